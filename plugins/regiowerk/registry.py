@@ -1,0 +1,263 @@
+"""The partner registry: one YAML file per partner in ``partners/``, loaded through a pydantic schema.
+
+A wrong file fails fast with :class:`RegistryError`, naming the file, the field and the reason. Onboarding a
+partner whose export differs in column names, code lists, encoding, delimiter or date format is one new YAML
+file: everything that differs between partners is a field here, never a branch in Python.
+
+Secrets are never part of a partner file: connectors name an Airflow connection id (``conn_id``), resolved
+at run time from Airflow or from the environment (see :mod:`regiowerk.secrets`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from regiowerk import canonical, reference
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+CRON_FIELD = re.compile(r"^[0-9*/,\-A-Za-z?]+$")
+
+DEFAULT_TRUE = ("j", "ja", "y", "yes", "true", "1", "waar")
+DEFAULT_FALSE = ("n", "nee", "no", "false", "0", "onwaar")
+
+
+class RegistryError(ValueError):
+    """A partner file is wrong. The message names the file, the field and the reason."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FileConnector(_Strict):
+    """Files dropped by the partner (SFTP or portal) in ``<drop>/<directory>``."""
+
+    type: Literal["file"]
+    directory: str | None = Field(None, description="Folder below the drop zone; defaults to the partner id.")
+    format: Literal["csv", "xlsx"] = "csv"
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    decimal: Literal[".", ","] = "."
+    quotechar: str = Field('"', min_length=1, max_length=1)
+    sheet: str | None = Field(None, description="XLSX sheet name; the first sheet when absent.")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r}") from None
+        return v
+
+
+class Pagination(_Strict):
+    style: Literal["page", "offset", "next_link"] = "page"
+    page_param: str = "page"
+    size_param: str = "page_size"
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+    page_size: int = Field(100, ge=1, le=10_000)
+    first_page: int = 0
+    results_key: str = "results"
+    next_key: str = "next"
+
+
+class RestConnector(_Strict):
+    """A JSON REST API with an OAuth2 client-credentials token endpoint."""
+
+    type: Literal["rest"]
+    conn_id: str = Field(description="Airflow connection: host = base URL, login/password = client id/secret.")
+    token_path: str = "/oauth/token"
+    pagination: Pagination = Pagination()
+    timeout_seconds: float = Field(30, gt=0)
+    max_retries: int = Field(5, ge=0, le=20)
+    backoff_seconds: float = Field(1.0, ge=0)
+    updated_since_param: str | None = "updated_since"
+
+
+class SqlConnector(_Strict):
+    """A query against the partner's database (SQLAlchemy URL from the connection)."""
+
+    type: Literal["sql"]
+    conn_id: str = Field(description="Airflow connection whose URI is a SQLAlchemy URL.")
+
+
+Connector = Annotated[FileConnector | RestConnector | SqlConnector, Field(discriminator="type")]
+
+
+class DatasetMapping(_Strict):
+    """How one of the partner's sources maps onto a canonical dataset."""
+
+    source: str = Field(description="file: a glob in the partner's folder; rest: an endpoint path; sql: a table.")
+    columns: dict[str, str] = Field(description="canonical column -> partner column")
+    values: dict[str, dict[str, str | None]] = Field(
+        default_factory=dict, description="canonical column -> {partner code: canonical code}")
+    constants: dict[str, str] = Field(default_factory=dict, description="canonical column -> fixed value")
+    date_format: str = "%Y-%m-%d"
+    true_values: tuple[str, ...] = DEFAULT_TRUE
+    false_values: tuple[str, ...] = DEFAULT_FALSE
+    list_separator: str = ","
+    watermark_column: str | None = Field(
+        None, description="Incremental extraction: the partner column (sql) holding the last change time.")
+    incremental: bool = Field(False, description="rest: ask only for rows changed since the last watermark.")
+
+    @field_validator("source")
+    @classmethod
+    def _source_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+
+class Partner(_Strict):
+    partner_id: str
+    naam: str
+    kind: Literal["gemeente", "uwv", "mbo"]
+    regio_code: str
+    gemeente_code: str | None = None
+    contact: str = Field(description="Who to call about this partner's deliveries (team or mailbox).")
+    owner: str = "regiowerk-data"
+    schedule: str = Field(description="Cron expression for the partner DAG.")
+    connector: Connector
+    datasets: dict[str, DatasetMapping]
+
+    @field_validator("partner_id")
+    @classmethod
+    def _identifier(cls, v: str) -> str:
+        if not IDENTIFIER.match(v):
+            raise ValueError("must be lower case letters, digits and underscores, starting with a letter "
+                             "(it becomes a DAG id, a table value and a database role name)")
+        return v
+
+    @field_validator("regio_code")
+    @classmethod
+    def _known_regio(cls, v: str) -> str:
+        if v not in reference.regios():
+            raise ValueError(f"{v!r} is not a CBS arbeidsmarktregio code (AMxx) of the 2026 indeling")
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        fields = v.split()
+        if v.startswith("@"):
+            if v not in ("@hourly", "@daily", "@weekly", "@monthly"):
+                raise ValueError(f"unknown preset {v!r}")
+        elif len(fields) != 5 or not all(CRON_FIELD.match(f) for f in fields):
+            raise ValueError(f"{v!r} is not a five-field cron expression")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Partner:
+        if self.kind == "gemeente":
+            if not self.gemeente_code:
+                raise ValueError("gemeente_code is required for a partner of kind gemeente")
+        if self.gemeente_code:
+            g = reference.gemeenten().get(self.gemeente_code)
+            if g is None:
+                raise ValueError(f"gemeente_code {self.gemeente_code!r} is not a CBS gemeente code of 2026")
+            if g.regio_code != self.regio_code:
+                raise ValueError(f"gemeente_code {self.gemeente_code} ({g.naam}) lies in {g.regio_code}, "
+                                 f"not in regio_code {self.regio_code}")
+        if not self.datasets:
+            raise ValueError("datasets: at least one dataset is required")
+        for name, mapping in self.datasets.items():
+            _check_mapping(self, name, mapping)
+        return self
+
+    @property
+    def dag_id(self) -> str:
+        return f"partner_{self.partner_id}"
+
+    def delivery_folder(self) -> str:
+        if isinstance(self.connector, FileConnector) and self.connector.directory:
+            return self.connector.directory
+        return self.partner_id
+
+
+def _check_mapping(partner: Partner, name: str, m: DatasetMapping) -> None:
+    where = f"datasets.{name}"
+    if name not in canonical.DATASETS:
+        raise ValueError(f"{where}: unknown canonical dataset; known: {', '.join(sorted(canonical.DATASETS))}")
+    ds = canonical.DATASETS[name]
+    if partner.kind not in ds.partner_kinds:
+        raise ValueError(f"{where}: a partner of kind {partner.kind} cannot deliver {name}")
+    input_names = {c.name for c in ds.columns if c.name != "persoon_id"}
+    derived = {"persoon_id", "postcode4", "geboortejaar"}
+    for section, keys in (("columns", m.columns), ("values", m.values), ("constants", m.constants)):
+        for col in keys:
+            if col not in input_names:
+                hint = " (it is derived from bsn/postcode/geboortedatum at the door)" if col in derived else ""
+                raise ValueError(f"{where}.{section}.{col}: not an input column of canonical dataset {name}{hint}")
+    for col in set(m.columns) & set(m.constants):
+        raise ValueError(f"{where}.constants.{col}: also mapped in columns; choose one")
+    for col in ds.columns:
+        if col.required and col.name != "persoon_id" and col.name not in m.columns and col.name not in m.constants:
+            raise ValueError(f"{where}.columns: required canonical column {col.name!r} is not mapped")
+    for col, table in m.values.items():
+        c = ds.column(col)
+        allowed = canonical.CODE_LISTS.get(c.code_list or "")
+        if allowed is None:
+            continue
+        for local, target in table.items():
+            if target is not None and target not in allowed:
+                raise ValueError(f"{where}.values.{col}.{local}: {target!r} is not in code list {c.code_list} "
+                                 f"({', '.join(allowed)})")
+    for col, value in m.constants.items():
+        c = ds.column(col)
+        allowed = canonical.CODE_LISTS.get(c.code_list or "")
+        if allowed is not None and value not in allowed:
+            raise ValueError(f"{where}.constants.{col}: {value!r} is not in code list {c.code_list}")
+    if m.watermark_column and not isinstance(partner.connector, SqlConnector):
+        raise ValueError(f"{where}.watermark_column: only the sql connector uses a watermark column")
+    if m.incremental and not isinstance(partner.connector, RestConnector):
+        raise ValueError(f"{where}.incremental: only the rest connector loads incrementally by updated-since")
+
+
+def _format_error(path: Path, err: ValidationError) -> str:
+    lines = [f"{path}: invalid partner file"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("function-after", "tagged-union")))
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"  {loc or '(file)'}: {msg}")
+    return "\n".join(lines)
+
+
+def load_partner(path: Path) -> Partner:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise RegistryError(f"{path}: not valid YAML: {e}") from None
+    except OSError as e:
+        raise RegistryError(f"{path}: cannot read: {e.strerror}") from None
+    if not isinstance(data, dict):
+        raise RegistryError(f"{path}: a partner file must be a mapping of fields, got {type(data).__name__}")
+    try:
+        partner = Partner.model_validate(data)
+    except ValidationError as e:
+        raise RegistryError(_format_error(path, e)) from None
+    if partner.partner_id != path.stem:
+        raise RegistryError(f"{path}: partner_id: {partner.partner_id!r} must equal the file name {path.stem!r}")
+    return partner
+
+
+def load_registry(directory: Path | None = None) -> dict[str, Partner]:
+    """All partners, keyed by partner id, in file-name order. Raises on the first wrong file."""
+    from regiowerk.settings import paths
+
+    directory = Path(directory) if directory else paths().partners
+    files = sorted(directory.glob("*.yml")) + sorted(directory.glob("*.yaml"))
+    partners: dict[str, Partner] = {}
+    for f in files:
+        p = load_partner(f)
+        partners[p.partner_id] = p
+    return partners
