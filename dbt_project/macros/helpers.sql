@@ -1,0 +1,57 @@
+{#- Shared SQL fragments, written once and used by several models. -#}
+
+{#- Latest row per partner and key: latest peildatum, then geladen_op, then delivery_id. -#}
+{% macro latest_row_number(key_columns) -%}
+    row_number() over (
+        partition by partner_id, {{ key_columns | join(', ') }}
+        order by peildatum desc nulls last, geladen_op desc nulls last, delivery_id desc nulls last
+    )
+{%- endmacro %}
+
+{#- First day of the month of a date (DATE on both DuckDB and PostgreSQL). -#}
+{% macro maand(column) -%}
+    cast(date_trunc('month', {{ column }}) as date)
+{%- endmacro %}
+
+{#- CEFR level as an ordinal (A0=0 .. C2=6), NULL when unknown. -#}
+{% macro taal_rang(column) -%}
+    case {{ column }}
+        when 'A0' then 0 when 'A1' then 1 when 'A2' then 2 when 'B1' then 3
+        when 'B2' then 4 when 'C1' then 5 when 'C2' then 6
+    end
+{%- endmacro %}
+
+{#-
+  Precedence of the regeling (and so doelgroep) of a person, used by int_personen_samengevoegd and
+  kpi_regio_maand: rows of the partner that pays the benefit first (regeling.betaler = partner kind),
+  then active rows, then the most recent peildatum, geladen_op and delivery_id.
+  Expects columns is_betaler (boolean), status, peildatum, geladen_op, delivery_id.
+-#}
+{% macro regeling_precedence_order() -%}
+    case when is_betaler then 0 else 1 end,
+    case when status = 'actief' then 0 else 1 end,
+    peildatum desc nulls last, geladen_op desc nulls last, delivery_id desc nulls last
+{%- endmacro %}
+
+{#-
+  The most recent value(s) per person from int_kandidaat_bronnen-like relation `bron`: one row per
+  (regio_code, persoon_id) holding `kolommen` of the most recent row (peildatum, geladen_op, delivery_id)
+  that satisfies `voorwaarde`. Columns that belong together (uren + beschikbaar_vanaf) are taken from the
+  same row, never mixed.
+-#}
+{% macro meest_recent(bron, kolommen, voorwaarde, volgorde=none) -%}
+    {%- set aliassen = [] %}
+    {%- for k in kolommen %}{% do aliassen.append(k.split(' as ')[-1] | trim) %}{% endfor %}
+    select regio_code, persoon_id, {{ aliassen | join(', ') }}
+    from (
+        select
+            regio_code, persoon_id, {{ kolommen | join(', ') }},
+            row_number() over (
+                partition by regio_code, persoon_id
+                order by {{ volgorde or 'peildatum desc nulls last, geladen_op desc nulls last, delivery_id desc nulls last, partner_id' }}
+            ) as rij_nr
+        from {{ bron }}
+        where {{ voorwaarde }}
+    ) as kandidaten
+    where rij_nr = 1
+{%- endmacro %}

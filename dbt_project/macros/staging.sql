@@ -1,0 +1,56 @@
+{#-
+  Staging of raw.werkzoekenden for one partner kind (gemeente or uwv). The kind comes from raw.partners
+  (the registry as a table), never from a partner id. Keeps the latest row per partner and persoon_id
+  (latest peildatum, then geladen_op, then delivery_id) and normalises list columns.
+-#}
+{% macro stg_werkzoekenden(kind) %}
+with bron as (
+    select w.*, p.kind as partner_kind
+    from {{ source('raw', 'werkzoekenden') }} as w
+    inner join {{ ref('stg_platform__partners') }} as p on p.partner_id = w.partner_id
+    where p.kind = '{{ kind }}'
+),
+
+gerangschikt as (
+    select bron.*, {{ latest_row_number(['persoon_id']) }} as rij_nr
+    from bron
+)
+
+select
+    partner_id,
+    partner_kind,
+    regio_code,
+    delivery_id,
+    bron_rij,
+    persoon_id,
+    gemeente_code,
+    postcode4,
+    geboortejaar,
+    regeling,
+    regeling_start,
+    regeling_einde,
+    ontheffing_arbeidsplicht,
+    doelgroepregister,
+    opleidingsniveau,
+    taalniveau_nl,
+    taalroute,
+    {{ normalise_list('rijbewijzen') }} as rijbewijzen,
+    uren_beschikbaar_per_week,
+    beschikbaar_vanaf,
+    {{ normalise_list('beroepswensen') }} as beroepswensen,
+    participatieladder,
+    zrm_werk_opleiding,
+    zrm_laagste_domein,
+    zrm_versie,
+    werkverkenner_band,
+    eigen_afstand,
+    instrument_datum,
+    {{ normalise_list('ondersteuning') }} as ondersteuning,
+    status,
+    uitstroom_datum,
+    uitstroom_reden,
+    peildatum,
+    geladen_op
+from gerangschikt
+where rij_nr = 1
+{% endmacro %}

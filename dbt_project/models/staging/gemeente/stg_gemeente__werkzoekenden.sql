@@ -1,0 +1,1 @@
+{{ stg_werkzoekenden('gemeente') }}

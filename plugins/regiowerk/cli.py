@@ -1,0 +1,134 @@
+"""The ``regiowerk`` command line. ``regiowerk --help`` lists the commands; each has its own ``--help``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from regiowerk.errors import RegiowerkError
+from regiowerk.registry import RegistryError
+
+EPILOG = """environment:
+  REGIOWERK_WAREHOUSE      DuckDB warehouse file (default: warehouse/regiowerk.duckdb)
+  REGIOWERK_DATA_DIR       runtime data: drop zone, landing, state, run reports (default: data/)
+  REGIOWERK_PSEUDONYM_KEY_<REGIO>  pseudonymisation key of a region (demo key outside production)
+  REGIOWERK_ENV=production refuse the demo key and other development defaults
+"""
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from regiowerk.demo.run import demo
+
+    demo(keep=args.keep)
+    return 0
+
+
+def _cmd_registry(args: argparse.Namespace) -> int:
+    from regiowerk.registry import load_registry
+
+    partners = load_registry(args.partners_dir)
+    for p in partners.values():
+        print(f"{p.partner_id:<28} {p.kind:<9} {p.regio_code}  {p.gemeente_code or '':<7} {p.connector.type:<5} "
+              f"{p.schedule:<14} {', '.join(p.datasets)}")
+    print(f"{len(partners)} partner(s) valid")
+    return 0
+
+
+def _cmd_dbt_manifest(args: argparse.Namespace) -> int:
+    from regiowerk.demo.run import build_dbt_manifest
+
+    print(build_dbt_manifest(force=True))
+    return 0
+
+
+def _cmd_expectations(args: argparse.Namespace) -> int:
+    from regiowerk.expectations_gen import check_suites_current, write_suites
+    from regiowerk.settings import paths
+
+    if args.check:
+        diffs = check_suites_current(paths().expectations)
+        for d in diffs:
+            print(d)
+        return 1 if diffs else 0
+    write_suites(paths().expectations)
+    print(f"suites written to {paths().expectations}")
+    return 0
+
+
+def _cmd_deliveries(args: argparse.Namespace) -> int:
+    from regiowerk import warehouse
+    from regiowerk.demo.run import delivery_table
+
+    con = warehouse.connect(read_only=True)
+    try:
+        for row in delivery_table(con):
+            print("  ".join(str(x) for x in row))
+    finally:
+        con.close()
+    return 0
+
+
+def _cmd_quarantine_list(args: argparse.Namespace) -> int:
+    from regiowerk import warehouse
+
+    con = warehouse.connect(read_only=True)
+    try:
+        sql = ("SELECT partner_id, dataset, bron_rij, redenen FROM audit.quarantine "
+               "WHERE (? IS NULL OR partner_id = ?) AND status = 'open' ORDER BY partner_id, dataset, bron_rij")
+        rows = con.execute(sql, [args.partner, args.partner]).fetchall()
+    finally:
+        con.close()
+    for partner_id, dataset, row, reasons in rows:
+        print(f"{partner_id}  {dataset}  row {row}: {reasons}")
+    print(f"{len(rows)} quarantined row(s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="regiowerk",
+        description="regiowerk: the shared data platform of an arbeidsmarktregio (partner extracts, "
+                    "pseudonymisation, validation, a harmonised dbt warehouse).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="generate demo partner sources, run the partner DAGs and the warehouse DAG",
+                       description="Generates the AM21 Haaglanden demo sources (three gemeente exports, a local "
+                                   "UWV API, an MBO database), runs every partner DAG and then the warehouse DAG "
+                                   "with dag.test(), and prints the deliveries and the mart row counts.")
+    p.add_argument("--keep", action="store_true", help="keep the existing warehouse and state (default: start fresh)")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("registry", help="validate and list the partner files")
+    p.add_argument("--partners-dir", default=None, help="folder with partner YAML files (default: partners/)")
+    p.set_defaults(func=_cmd_registry)
+
+    p = sub.add_parser("dbt-manifest", help="build dbt_project/target/manifest.json (needed to parse the DAGs)")
+    p.set_defaults(func=_cmd_dbt_manifest)
+
+    p = sub.add_parser("expectations", help="regenerate the Great Expectations suites from the canonical contracts")
+    p.add_argument("--check", action="store_true", help="only report differences; exit 1 when out of date")
+    p.set_defaults(func=_cmd_expectations)
+
+    p = sub.add_parser("deliveries", help="list audit.deliveries")
+    p.set_defaults(func=_cmd_deliveries)
+
+    q = sub.add_parser("quarantine", help="inspect quarantined rows")
+    qsub = q.add_subparsers(dest="quarantine_command", required=True, metavar="ACTION")
+    p = qsub.add_parser("list", help="list open quarantined rows with their reasons")
+    p.add_argument("--partner", default=None, help="only this partner id")
+    p.set_defaults(func=_cmd_quarantine_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (RegistryError, RegiowerkError) as e:
+        print(f"regiowerk: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

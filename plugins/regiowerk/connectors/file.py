@@ -1,0 +1,154 @@
+"""File drops (CSV and XLSX) in ``<drop>/<partner folder>``.
+
+The newest file matching the dataset's glob is read (newest = last by file name, so partners name their
+exports with a sortable date, e.g. ``clienten_2026-01-31.csv``). Every value stays text; the spreadsheet row
+number (header = row 1) travels along as ``_bron_rij`` so a rejected row can be found in the partner's file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+from typing import Any
+
+from regiowerk.connectors.base import DeliveryContext, Extraction, make_frame, sha256_bytes, to_text
+from regiowerk.registry import DatasetMapping, FileConnector, Partner
+
+# Delimiters we look for when a CSV header comes out as one single column.
+_LIKELY_DELIMITERS = (";", ",", "\t", "|")
+
+
+def extract_file(partner: Partner, dataset: str, drop_dir: Path | None = None) -> Extraction:
+    connector = partner.connector
+    assert isinstance(connector, FileConnector)
+    mapping = partner.datasets[dataset]
+    if drop_dir is None:
+        from regiowerk.settings import paths
+
+        drop_dir = paths().drop
+    folder = Path(drop_dir) / partner.delivery_folder()
+    path = _newest_file(DeliveryContext(partner.partner_id, dataset, str(folder / mapping.source)), folder, mapping)
+    ctx = DeliveryContext(partner.partner_id, dataset, str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ctx.error(f"cannot read the file: {e.strerror}") from None
+    if not data.strip() or data.strip() == codecs.BOM_UTF8:
+        raise ctx.error("the file is empty")
+    if connector.format == "xlsx":
+        columns, rows = _read_xlsx(ctx, data, connector.sheet)
+    else:
+        columns, rows = _read_csv(ctx, data, connector)
+    frame = _frame(ctx, columns, rows)
+    return Extraction(partner.partner_id, dataset, frame, str(path), sha256_bytes(data), None)
+
+
+def _newest_file(ctx: DeliveryContext, folder: Path, mapping: DatasetMapping) -> Path:
+    if not folder.is_dir():
+        raise ctx.error(f"the delivery folder {folder} does not exist; nothing was delivered")
+    matches = sorted((p for p in folder.glob(mapping.source) if p.is_file()), key=lambda p: p.name)
+    if not matches:
+        raise ctx.error(f"no file matching {mapping.source!r} in {folder}; nothing was delivered")
+    return matches[-1]
+
+
+def _frame(ctx: DeliveryContext, header: list[Any], rows: list[tuple[int, list[Any]]]):
+    """Header + numbered rows -> contract frame. Drops fully empty rows and empty trailing header cells."""
+    names = [to_text(h) for h in header]
+    names = [n.strip() if n else n for n in names]
+    while names and names[-1] is None:
+        names.pop()
+    if not names:
+        raise ctx.error("the first row (the header) is empty")
+    for position, name in enumerate(names, start=1):
+        if name is None:
+            raise ctx.error(f"header cell {position} is empty; every column needs a name")
+    width = len(names)
+    kept: list[tuple[int, list[Any]]] = []
+    for number, row in rows:
+        values = [to_text(v) for v in row]
+        if all(v is None for v in values):
+            continue
+        if any(v is not None for v in values[width:]):
+            raise ctx.error(f"row {number} has {len(values)} values but the header only {width} columns; "
+                            f"check the delimiter and quoting of that row")
+        kept.append((number, values))
+    if not kept:
+        raise ctx.error("the file holds only a header and no data rows")
+    return make_frame(ctx, names, (v for _, v in kept), (n for n, _ in kept))
+
+
+def _decode(ctx: DeliveryContext, data: bytes, encoding: str) -> str:
+    # A UTF-8 byte order mark is stripped also when the partner file says plain "utf-8".
+    if codecs.lookup(encoding).name == "utf-8":
+        encoding = "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        bad = data[e.start : e.end].hex(" ")
+        hint = "cp1252" if codecs.lookup(encoding).name.startswith("utf-8") else "utf-8"
+        raise ctx.error(f"cannot decode byte(s) 0x{bad} at line {line}, byte {column} (file offset {e.start}) "
+                        f"as {encoding}; the file is probably in another encoding: set connector.encoding in "
+                        f"the partner file (e.g. {hint!r})") from None
+
+
+def _read_csv(ctx: DeliveryContext, data: bytes, connector: FileConnector):
+    text = _decode(ctx, data, connector.encoding)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=connector.delimiter,
+                        quotechar=connector.quotechar, strict=True)
+    records: list[tuple[int, list[Any]]] = []
+    try:
+        # Spreadsheet numbering: one record is one row (a quoted field may span lines), header = row 1.
+        for number, record in enumerate(reader, start=1):
+            records.append((number, record))
+    except csv.Error as e:
+        raise ctx.error(f"malformed CSV at line {reader.line_num}: {e}; check connector.delimiter "
+                        f"({connector.delimiter!r}) and connector.quotechar ({connector.quotechar!r})") from None
+    if not records:
+        raise ctx.error("the file is empty")
+    header = records[0][1]
+    if len(header) == 1:
+        found = [d for d in _LIKELY_DELIMITERS if d != connector.delimiter and d in header[0]]
+        if found:
+            raise ctx.error(f"the header has a single column {header[0][:80]!r}: the file seems delimited by "
+                            f"{found[0]!r} but connector.delimiter is {connector.delimiter!r}")
+    return header, records[1:]
+
+
+def _read_xlsx(ctx: DeliveryContext, data: bytes, sheet: str | None):
+    import zipfile
+
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
+        raise ctx.error(f"not a readable XLSX workbook ({e}); is the file really .xlsx (not .xls or CSV)?") \
+            from None
+    try:
+        if sheet is None:
+            worksheet = workbook.worksheets[0]
+        elif sheet in workbook.sheetnames:
+            worksheet = workbook[sheet]
+        else:
+            raise ctx.error(f"the workbook has no sheet {sheet!r}; sheets: {', '.join(workbook.sheetnames)}")
+        worksheet.reset_dimensions()  # some exporters write a wrong sheet size; read what is really there
+        rows = [(number, [_xlsx_value(v) for v in row])
+                for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1)]
+    finally:
+        workbook.close()
+    if all(v is None for _, row in rows for v in row):
+        raise ctx.error(f"the sheet {worksheet.title!r} is empty")
+    return rows[0][1], rows[1:]
+
+
+def _xlsx_value(value: Any) -> Any:
+    """Excel dates become ISO dates (the time part of a date cell is noise from the export)."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    return value

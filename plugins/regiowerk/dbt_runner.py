@@ -1,0 +1,32 @@
+"""Run dbt against this project with the right profile, target and warehouse path."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from regiowerk.settings import paths
+
+
+def dbt_command() -> list[str]:
+    exe = Path(sys.executable).parent / "dbt"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "dbt.cli.main"]
+
+
+def run_dbt(args: list[str], *, target: str | None = None, check: bool = True,
+            capture: bool = True) -> subprocess.CompletedProcess:
+    """``dbt <args>`` in a child process (dbt keeps global state; a child keeps this process clean)."""
+    p = paths()
+    env = os.environ.copy()
+    env.setdefault("REGIOWERK_WAREHOUSE", str(p.warehouse))
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    cmd = [*dbt_command(), *args, "--project-dir", str(p.dbt_project), "--profiles-dir", str(p.dbt_project)]
+    if target or os.environ.get("REGIOWERK_DBT_TARGET"):
+        cmd += ["--target", target or os.environ["REGIOWERK_DBT_TARGET"]]
+    done = subprocess.run(cmd, env=env, capture_output=capture, text=True, cwd=p.dbt_project)
+    if check and done.returncode != 0:
+        tail = (done.stdout or "")[-4000:] + (done.stderr or "")[-2000:]
+        raise RuntimeError(f"dbt {' '.join(args)} failed (exit {done.returncode}):\n{tail}")
+    return done

@@ -1,0 +1,149 @@
+"""``regiowerk demo``: generate the demo partner sources, run the partner DAGs, then the warehouse DAG.
+
+It runs the very DAGs in ``dags/`` with ``dag.test()`` against a project-local Airflow metadata database. Under
+``dag.test()`` an Asset event does not start its consumer, so the demo runs the warehouse DAG itself after the
+partner DAGs (the scheduler path is exercised by ``regiowerk airflow up``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from regiowerk import airflow_env
+from regiowerk.settings import paths
+
+DEMO_CLIENT_ID = "regiowerk-demo"
+DEMO_CLIENT_SECRET = "demo-secret-only-for-the-local-api"  # the local stand-in API, not a real credential
+MARTS = ("dim_kandidaat", "fct_werkfit_beoordeling", "werkfit_versie_vergelijking", "dim_vacature",
+         "kpi_regio_maand")
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def reset_runtime_state() -> None:
+    """A demo starts from nothing: warehouse, landing, staging, state and drop zone are removed."""
+    p = paths()
+    for folder in (p.drop, p.landing, p.staging, p.state, p.runs, p.data / "demo"):
+        shutil.rmtree(folder, ignore_errors=True)
+    for f in (p.warehouse, Path(str(p.warehouse) + ".wal")):
+        f.unlink(missing_ok=True)
+
+
+def set_demo_connections(api_url: str, sis_db: Path) -> None:
+    """The partner connections of the demo, as Airflow reads them from the environment."""
+    os.environ["AIRFLOW_CONN_REGIOWERK_UWV_HAAGLANDEN"] = json.dumps({
+        "conn_type": "http", "host": api_url, "login": DEMO_CLIENT_ID, "password": DEMO_CLIENT_SECRET})
+    os.environ["AIRFLOW_CONN_REGIOWERK_MBO_ROC_MONDRIAAN"] = json.dumps({
+        "conn_type": "sqlite", "host": str(sis_db)})
+
+
+def build_dbt_manifest(force: bool = False) -> Path:
+    """``dbt parse`` so that Cosmos can render the warehouse DAG from target/manifest.json."""
+    from regiowerk.dbt_runner import run_dbt
+
+    from regiowerk.dag_factory import manifest_path
+
+    manifest = manifest_path()
+    if force or not manifest.exists() or _stale(manifest):
+        run_dbt(["parse"])
+    return manifest
+
+
+def _stale(manifest: Path) -> bool:
+    project = paths().dbt_project
+    newest = max((f.stat().st_mtime for f in project.rglob("*")
+                  if f.is_file() and "target" not in f.parts and "logs" not in f.parts), default=0)
+    return newest > manifest.stat().st_mtime
+
+
+def run_dags(dag_ids: list[str] | None = None, progress: Callable[[str], None] = _say) -> dict[str, str]:
+    """dag.test() each partner DAG, then the warehouse DAG, in this process. Returns dag_id -> run state."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from regiowerk.dag_factory import WAREHOUSE_DAG_ID
+
+    bag = DagBag(dag_folder=str(paths().dags))
+    if bag.import_errors:
+        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    ids = dag_ids or sorted(d for d in bag.dag_ids if d != WAREHOUSE_DAG_ID) + [WAREHOUSE_DAG_ID]
+    states = {}
+    for dag_id in ids:
+        started = time.perf_counter()
+        progress(f"  running DAG {dag_id} ...")
+        run = bag.dags[dag_id].test()
+        state = str(getattr(run, "state", "unknown"))
+        states[dag_id] = state
+        progress(f"  {dag_id}: {state} in {time.perf_counter() - started:.1f}s")
+    return states
+
+
+def delivery_table(con) -> list[tuple]:
+    return con.execute(
+        "SELECT partner_id, dataset, rows_received, rows_loaded, rows_quarantined, status "
+        "FROM audit.deliveries ORDER BY partner_id, dataset, received_at").fetchall()
+
+
+def mart_counts(con) -> dict[str, int]:
+    return {m: con.execute(f"SELECT count(*) FROM marts.{m}").fetchone()[0] for m in MARTS}
+
+
+def print_report(con, out: Callable[[str], None] = _say) -> None:
+    rows = delivery_table(con)
+    header = ("partner", "dataset", "received", "loaded", "quarantined", "status")
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    line = "  ".join(f"{{:{'<' if i < 2 or i == 5 else '>'}{w}}}" for i, w in enumerate(widths))
+    out("\nDeliveries (audit.deliveries):")
+    out(line.format(*header))
+    for r in rows:
+        out(line.format(*r))
+    out("\nMarts (row counts):")
+    for name, n in mart_counts(con).items():
+        out(f"  marts.{name:<30} {n:>8}")
+    status = con.execute("SELECT werkfit_status, count(*) FROM marts.fct_werkfit_beoordeling "
+                         "WHERE definitie_versie = (SELECT min(definitie_versie) FROM marts.fct_werkfit_beoordeling) "
+                         "GROUP BY 1 ORDER BY 1").fetchall()
+    out("\nWerkfit status (first definition version):")
+    for s, n in status:
+        out(f"  {s:<30} {n:>8}")
+
+
+def demo(keep: bool = False, out: Callable[[str], None] = _say) -> dict[str, str]:
+    from regiowerk.demo.generate import generate_demo
+    from regiowerk.demo.uwv_api import UwvApiServer
+
+    airflow_env.configure()
+    p = paths()
+    if not keep:
+        reset_runtime_state()
+    out(f"regiowerk demo: region AM21 Haaglanden, warehouse {p.warehouse}")
+    out("1/5 generating demo partner sources ...")
+    sis_db = p.data / "demo" / "sis.sqlite"
+    sources = generate_demo(p.drop, sis_db)
+    out("2/5 building the dbt manifest ...")
+    build_dbt_manifest()
+    out("3/5 preparing the local Airflow metadata database ...")
+    airflow_env.migrate_metadata_db()
+    with UwvApiServer(records=sources.uwv_records, client_id=DEMO_CLIENT_ID,
+                      client_secret=DEMO_CLIENT_SECRET) as api:
+        set_demo_connections(api.url, sis_db)
+        out(f"4/5 running the DAGs (UWV stand-in API on {api.url}) ...")
+        states = run_dags(progress=out)
+    failed = {d: s for d, s in states.items() if "success" not in s}
+    from regiowerk import warehouse
+
+    con = warehouse.connect()
+    try:
+        out("5/5 report")
+        print_report(con, out)
+    finally:
+        con.close()
+    if failed:
+        raise SystemExit(f"demo: DAG runs not successful: {failed}")
+    return states

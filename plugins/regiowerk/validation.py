@@ -1,0 +1,505 @@
+"""Validate a pseudonymised, mapped delivery against its canonical dataset.
+
+Every failing row gets *all* its reasons; nothing is dropped silently (duplicate keys quarantine every row
+that shares the key). Where each rule lives -- one place per rule:
+
+1. ``expectations/<dataset>.critical.json`` -- generated from :mod:`regiowerk.canonical` by
+   :mod:`regiowerk.expectations_gen` (required, code lists, patterns, list columns, ranges, key uniqueness).
+   Never edited by hand; a test keeps it equal to the generator.
+2. ``expectations/<dataset>.business.json`` -- hand-written GX suite JSON with business rules GX can express.
+   It may use run-time parameters (``{"$PARAMETER": "huidig_jaar"}``); see :func:`_suite_parameters` for the
+   parameters this module supplies.
+3. Run time, in :func:`validate`: ``gemeente_code`` in the gemeenten of the partner's region
+   (``allowed_gemeenten``; the value set is passed as the ``toegestane_gemeenten`` parameter).
+4. :data:`ROW_RULES` below -- cross-column and date rules GX cannot express cleanly (end before start,
+   dates too far ahead, a peildatum in the future), each with its reason text.
+
+Reasons are plain text ``"<column>: <rule>"``. Values of personal columns (``Column.personal``) never appear;
+other values appear quoted, cut to 50 characters and with a leading ``= + - @`` neutralised by a ``'``, so
+the text stays inert when a quarantine export is opened in a spreadsheet.
+
+Great Expectations runs in an *ephemeral* context created once per process (no files, no analytics, no
+progress bars); the suites are built once per process and reused. GX is imported lazily so importing this
+module (e.g. while Airflow parses DAGs) stays cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import pandas as pd
+
+from regiowerk import canonical
+from regiowerk.expectations_gen import business_path, critical_path
+
+log = logging.getLogger(__name__)
+
+MAX_VALUE_CHARS = 50
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+MASK = "value"  # what a masked (personal) value reads as in a reason
+
+# Parameters the business suites may use as {"$PARAMETER": name}.
+PARAM_CURRENT_YEAR = "huidig_jaar"
+PARAM_ALLOWED_GEMEENTEN = "toegestane_gemeenten"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ValidationResult:
+    dataset: str
+    n_rows: int
+    n_failed_rows: int
+    reasons: dict[int, list[str]]
+    """Positional index (0..n-1) of each failing row -> its readable reasons."""
+    expectation_results: list[dict[str, Any]]
+    """One entry per rule run: source, expectation_type, column, rule, success, unexpected_count."""
+    seconds: float
+    reasons_by_bron_rij: dict[int, list[str]] = field(default_factory=dict)
+    """The same reasons keyed by the source row number (``bron_rij``) when the frame has that column."""
+
+    @property
+    def passed(self) -> bool:
+        return self.n_failed_rows == 0
+
+    @property
+    def failed_positions(self) -> list[int]:
+        return sorted(self.reasons)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Value rendering
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_value(value: Any) -> str:
+    """Quote a (non-personal) value for a reason: max 50 chars, spreadsheet formulas neutralised."""
+    if _is_missing(value):
+        return "(missing)"
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()  # numpy scalar -> python
+        except (TypeError, ValueError):
+            pass
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.datetime):
+        text = value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    elif isinstance(value, dt.date):
+        text = value.isoformat()
+    elif isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    else:
+        text = str(value)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    if len(text) > MAX_VALUE_CHARS:
+        text = text[: MAX_VALUE_CHARS - 1] + "…"
+    if text.startswith(FORMULA_PREFIXES):
+        text = "'" + text
+    return f"'{text}'"
+
+
+def _is_personal(ds: canonical.Dataset, column: str) -> bool:
+    try:
+        return ds.column(column).personal
+    except KeyError:
+        return True  # unknown column (a hand-written rule on something unexpected): mask to be safe
+
+
+def _show(ds: canonical.Dataset, column: str, value: Any) -> str:
+    return MASK if _is_personal(ds, column) else format_value(value)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Python row rules (cross-column / date rules)
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule GX cannot express cleanly. ``failing`` returns a boolean mask (True = row fails); ``reason`` is a
+    template whose ``{column}`` placeholders are filled with the quoted value (or ``value`` if personal)."""
+
+    dataset: str  # "*" = every dataset that has the columns
+    name: str
+    columns: tuple[str, ...]
+    reason: str
+    failing: Callable[[pd.DataFrame, dt.date], pd.Series]
+
+
+def _dates(series: pd.Series) -> pd.Series:
+    """datetime64 or object-of-date (with None/NaT) -> naive datetime64; unparseable -> NaT."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        s = series
+        if getattr(s.dt, "tz", None) is not None:
+            s = s.dt.tz_localize(None)
+        return s
+    return pd.to_datetime(series, errors="coerce")
+
+
+def _before(a: str, b: str) -> Callable[[pd.DataFrame, dt.date], pd.Series]:
+    def check(df: pd.DataFrame, today: dt.date) -> pd.Series:
+        return (_dates(df[a]) < _dates(df[b])).fillna(False)
+    return check
+
+
+def _after(a: str, b: str) -> Callable[[pd.DataFrame, dt.date], pd.Series]:
+    def check(df: pd.DataFrame, today: dt.date) -> pd.Series:
+        return (_dates(df[a]) > _dates(df[b])).fillna(False)
+    return check
+
+
+MAX_YEARS_AHEAD = 2
+
+
+def _too_far_ahead(a: str, ref: str, years: int) -> Callable[[pd.DataFrame, dt.date], pd.Series]:
+    def check(df: pd.DataFrame, today: dt.date) -> pd.Series:
+        return (_dates(df[a]) > _dates(df[ref]) + pd.DateOffset(years=years)).fillna(False)
+    return check
+
+
+def _in_future(a: str) -> Callable[[pd.DataFrame, dt.date], pd.Series]:
+    def check(df: pd.DataFrame, today: dt.date) -> pd.Series:
+        return (_dates(df[a]) > pd.Timestamp(today)).fillna(False)
+    return check
+
+
+ROW_RULES: tuple[RowRule, ...] = (
+    RowRule("werkzoekenden", "regeling_einde_voor_start", ("regeling_einde", "regeling_start"),
+            "regeling_einde: {regeling_einde} is before regeling_start {regeling_start}",
+            _before("regeling_einde", "regeling_start")),
+    RowRule("werkzoekenden", "uitstroom_voor_regeling_start", ("uitstroom_datum", "regeling_start"),
+            "uitstroom_datum: {uitstroom_datum} is before regeling_start {regeling_start}",
+            _before("uitstroom_datum", "regeling_start")),
+    RowRule("werkzoekenden", "beschikbaar_vanaf_te_ver", ("beschikbaar_vanaf", "peildatum"),
+            f"beschikbaar_vanaf: {{beschikbaar_vanaf}} is more than {MAX_YEARS_AHEAD} years after "
+            "peildatum {peildatum}",
+            _too_far_ahead("beschikbaar_vanaf", "peildatum", MAX_YEARS_AHEAD)),
+    RowRule("vacatures", "sluitingsdatum_voor_open_sinds", ("sluitingsdatum", "open_sinds"),
+            "sluitingsdatum: {sluitingsdatum} is before open_sinds {open_sinds}",
+            _before("sluitingsdatum", "open_sinds")),
+    RowRule("mbo_inschrijvingen", "einddatum_voor_start", ("verwachte_einddatum", "startdatum"),
+            "verwachte_einddatum: {verwachte_einddatum} is before startdatum {startdatum}",
+            _before("verwachte_einddatum", "startdatum")),
+    RowRule("mbo_diplomas", "diploma_na_peildatum", ("diplomadatum", "peildatum"),
+            "diplomadatum: {diplomadatum} is after peildatum {peildatum}",
+            _after("diplomadatum", "peildatum")),
+    RowRule("*", "peildatum_in_toekomst", ("peildatum",),
+            "peildatum: {peildatum} is in the future",
+            _in_future("peildatum")),
+)
+
+
+def rules_for(dataset_name: str) -> list[RowRule]:
+    return [r for r in ROW_RULES if r.dataset in (dataset_name, "*")]
+
+
+def _today() -> dt.date:
+    try:
+        from zoneinfo import ZoneInfo
+
+        return dt.datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    except Exception:  # noqa: BLE001 - no tz database: local date is good enough
+        return dt.date.today()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Great Expectations plumbing (lazy, once per process)
+# --------------------------------------------------------------------------------------------------------------
+
+_GX_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """Our own record of one expectation in a run-time suite (GX reorders results; we map back by index)."""
+
+    index: int
+    source: str  # critical | business | runtime
+    type: str
+    columns: tuple[str, ...]
+    reason: str
+
+
+@dataclass
+class _GX:
+    context: Any
+    batch_definition: Any
+    suite_cls: Any
+
+
+@lru_cache(maxsize=1)
+def _gx() -> _GX:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+    from great_expectations.core import ExpectationSuite
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    source = context.data_sources.add_pandas("regiowerk_validation")
+    asset = source.add_dataframe_asset("delivery")
+    batch_definition = asset.add_batch_definition_whole_dataframe("whole_delivery")
+    return _GX(context, batch_definition, ExpectationSuite)
+
+
+def _expectations_dir() -> Path:
+    from regiowerk.settings import paths
+
+    return paths().expectations
+
+
+def load_suite_dicts(dataset_name: str, directory: Path | None = None) -> list[tuple[str, dict]]:
+    """[(source, suite dict)] for a dataset: the committed critical suite and, if present, the business suite."""
+    directory = Path(directory) if directory is not None else _expectations_dir()
+    path = critical_path(directory, dataset_name)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; run `regiowerk expectations` to generate the suites")
+    suites = [("critical", json.loads(path.read_text(encoding="utf-8")))]
+    bpath = business_path(directory, dataset_name)
+    if bpath.exists():
+        suites.append(("business", json.loads(bpath.read_text(encoding="utf-8"))))
+    return suites
+
+
+def _columns_of(kwargs: Mapping[str, Any]) -> tuple[str, ...]:
+    if "column" in kwargs:
+        return (kwargs["column"],)
+    if "column_list" in kwargs:
+        return tuple(kwargs["column_list"])
+    return tuple(kwargs[k] for k in ("column_A", "column_B") if k in kwargs)
+
+
+@lru_cache(maxsize=32)
+def _suite(dataset_name: str, with_gemeenten: bool) -> tuple[Any, tuple[_Rule, ...]]:
+    gx_ = _gx()
+    configs: list[dict] = []
+    rules: list[_Rule] = []
+
+    def add(source: str, exp: Mapping[str, Any]) -> None:
+        kwargs = dict(exp.get("kwargs", {}))
+        meta = dict(exp.get("meta") or {})
+        columns = _columns_of(kwargs)
+        reason = meta.get("reason") or f"{', '.join(columns)}: fails {exp['type']}"
+        index = len(rules)
+        meta["regiowerk_rule"] = index
+        configs.append({"type": exp["type"], "kwargs": kwargs, "meta": meta})
+        rules.append(_Rule(index, source, exp["type"], columns, reason))
+
+    for source, suite in load_suite_dicts(dataset_name):
+        for exp in suite.get("expectations", []):
+            add(source, exp)
+    if with_gemeenten:
+        add("runtime", {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "gemeente_code", "value_set": {"$PARAMETER": PARAM_ALLOWED_GEMEENTEN}},
+            "meta": {"reason": "gemeente_code: value is not a gemeente of this region"},
+        })
+    suite = gx_.suite_cls(name=f"{dataset_name}.runtime", expectations=configs)
+    if len(suite.expectations) != len(configs):
+        # GX logs and *skips* invalid expectation configurations; refuse to validate with a partial suite.
+        raise ValueError(f"{dataset_name}: {len(configs) - len(suite.expectations)} expectation(s) are not "
+                         "valid GX configurations (see the GX error logged above)")
+    return suite, tuple(rules)
+
+
+def clear_cache() -> None:
+    """Forget the cached suites (after editing a business suite in a long-running process)."""
+    _suite.cache_clear()
+
+
+def _suite_parameters(today: dt.date, allowed_gemeenten: set[str] | None) -> dict[str, Any]:
+    params: dict[str, Any] = {PARAM_CURRENT_YEAR: today.year}
+    if allowed_gemeenten is not None:
+        params[PARAM_ALLOWED_GEMEENTEN] = sorted(allowed_gemeenten)
+    return params
+
+
+# --------------------------------------------------------------------------------------------------------------
+# validate
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _value_reason(ds: canonical.Dataset, rule: _Rule, df: pd.DataFrame, pos: int, override: str | None) -> str:
+    reason = override or rule.reason
+    if len(rule.columns) != 1:
+        return reason
+    column = rule.columns[0]
+    prefix = f"{column}: {MASK} "
+    if reason.startswith(prefix) and not _is_personal(ds, column):
+        value = df[column].iat[pos]
+        if not _is_missing(value):
+            return f"{column}: {format_value(value)} {reason[len(prefix):]}"
+    return reason
+
+
+def validate(
+    frame: pd.DataFrame,
+    dataset: str,
+    *,
+    allowed_gemeenten: set[str] | None = None,
+    regio_code: str | None = None,
+    today: dt.date | None = None,
+) -> ValidationResult:
+    """Validate ``frame`` (stored columns of ``dataset`` + ``bron_rij``, typed) and return every failing row
+    with all its reasons, keyed by position 0..n-1.
+
+    ``allowed_gemeenten`` adds a check that ``gemeente_code`` is one of them; ``regio_code`` only names the
+    region in that reason. ``today`` is for tests (default: today in Europe/Amsterdam).
+    """
+    started = time.perf_counter()
+    ds = canonical.dataset(dataset)
+    missing = [c for c in ds.stored_names if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{dataset}: frame lacks stored column(s) {', '.join(missing)}")
+    today = today or _today()
+    df = frame.reset_index(drop=True)
+    n = len(df)
+    with_gemeenten = allowed_gemeenten is not None and "gemeente_code" in df.columns
+    gemeente_reason = (f"gemeente_code: {MASK} is not a gemeente of region {regio_code}" if regio_code
+                       else f"gemeente_code: {MASK} is not a gemeente of this region")
+    collected: dict[int, list[str]] = {}
+    results: list[dict[str, Any]] = []
+
+    if n:
+        gx_ = _gx()
+        suite, rules = _suite(dataset, with_gemeenten)
+        with _GX_LOCK:
+            batch = gx_.batch_definition.get_batch(batch_parameters={"dataframe": df})
+            run = batch.validate(
+                suite,
+                result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
+                expectation_parameters=_suite_parameters(today, allowed_gemeenten if with_gemeenten else None),
+            )
+        by_index = {}
+        for r in run.results:
+            by_index[int(r.expectation_config.meta["regiowerk_rule"])] = r
+        for rule in rules:
+            r = by_index[rule.index]
+            info = r.exception_info or {}
+            if info.get("raised_exception"):
+                raise RuntimeError(f"{dataset}: expectation {rule.type} on {', '.join(rule.columns)} raised: "
+                                   f"{info.get('exception_message')}")
+            positions = [int(i) for i in (r.result.get("unexpected_index_list") or [])]
+            override = gemeente_reason if rule.source == "runtime" else None
+            for pos in positions:
+                collected.setdefault(pos, []).append(_value_reason(ds, rule, df, pos, override))
+            results.append({
+                "source": rule.source,
+                "expectation_type": rule.type,
+                "column": ", ".join(rule.columns),
+                "rule": override or rule.reason,
+                "success": bool(r.success),
+                "unexpected_count": len(positions),
+            })
+
+        for row_rule in rules_for(dataset):
+            if not all(c in df.columns for c in row_rule.columns):
+                continue
+            mask = row_rule.failing(df, today).to_numpy(dtype=bool)
+            positions = mask.nonzero()[0].tolist()
+            for pos in positions:
+                values = {c: _show(ds, c, df[c].iat[pos]) for c in row_rule.columns}
+                collected.setdefault(pos, []).append(row_rule.reason.format(**values))
+            results.append({
+                "source": "python",
+                "expectation_type": f"python:{row_rule.name}",
+                "column": ", ".join(row_rule.columns),
+                "rule": row_rule.reason.format(**{c: MASK for c in row_rule.columns}),
+                "success": not positions,
+                "unexpected_count": len(positions),
+            })
+
+    reasons = {pos: collected[pos] for pos in sorted(collected)}
+    by_bron: dict[int, list[str]] = {}
+    if "bron_rij" in df.columns:
+        bron = df["bron_rij"]
+        for pos, texts in reasons.items():
+            b = bron.iat[pos]
+            by_bron[int(b) if not _is_missing(b) else -1 - pos] = texts
+    return ValidationResult(
+        dataset=dataset,
+        n_rows=n,
+        n_failed_rows=len(reasons),
+        reasons=reasons,
+        expectation_results=results,
+        seconds=round(time.perf_counter() - started, 3),
+        reasons_by_bron_rij=by_bron,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------------------------
+
+
+def build_data_docs(
+    run_dir: Path,
+    results: ValidationResult | Iterable[ValidationResult] | Mapping[str, ValidationResult],
+    *,
+    top_reasons: int = 20,
+) -> Path:
+    """Write ``run_dir/validation.html``: a small self-made HTML summary (not GX Data Docs, which need a file
+    context). Contains counts per rule and the most frequent reason texts (already masked); no row data.
+    ``run_dir`` must be under data/runs (outside git)."""
+    if isinstance(results, ValidationResult):
+        items = [(results.dataset, results)]
+    elif isinstance(results, Mapping):
+        items = list(results.items())
+    else:
+        items = [(r.dataset, r) for r in results]
+    e = html.escape
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>regiowerk validation</title>",
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1.5em}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}.fail{color:#b00}.ok{color:#070}</style>",
+        "</head><body><h1>Validation report</h1>",
+    ]
+    for label, res in items:
+        parts.append(f"<h2>{e(str(label))}</h2><p>{res.n_rows} rows, "
+                     f"<span class='{'fail' if res.n_failed_rows else 'ok'}'>{res.n_failed_rows} failing</span>, "
+                     f"{res.seconds:.3f} s</p>")
+        parts.append("<table><tr><th>source</th><th>check</th><th>column</th><th>rule</th><th>result</th>"
+                     "<th>failing rows</th></tr>")
+        for r in res.expectation_results:
+            cls = "ok" if r["success"] else "fail"
+            parts.append(
+                f"<tr><td>{e(r['source'])}</td><td>{e(r['expectation_type'])}</td><td>{e(r['column'])}</td>"
+                f"<td>{e(r['rule'])}</td><td class='{cls}'>{'pass' if r['success'] else 'FAIL'}</td>"
+                f"<td>{r['unexpected_count']}</td></tr>")
+        parts.append("</table>")
+        counts = Counter(t for texts in res.reasons.values() for t in texts)
+        if counts:
+            parts.append("<table><tr><th>reason</th><th>rows</th></tr>")
+            for text, count in counts.most_common(top_reasons):
+                parts.append(f"<tr><td>{e(text)}</td><td>{count}</td></tr>")
+            parts.append("</table>")
+    parts.append("</body></html>")
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    out = run_dir / "validation.html"
+    out.write_text("\n".join(parts), encoding="utf-8")
+    return out

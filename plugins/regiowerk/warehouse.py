@@ -1,0 +1,110 @@
+"""The warehouse's landing schemas (``raw``, ``audit``): DDL generated from the canonical contracts.
+
+dbt owns everything after ``raw`` (staging, intermediate, marts). This module owns the tables the loader
+writes: one ``raw.<dataset>`` table per canonical dataset, ``audit.deliveries`` and ``audit.quarantine``.
+The DDL is plain ANSI SQL that DuckDB and PostgreSQL both accept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from regiowerk import canonical
+
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE PRECISION",
+    "date": "DATE",
+    "boolean": "BOOLEAN",
+    "list": "VARCHAR",  # comma-separated canonical codes, portable across DuckDB and PostgreSQL
+}
+
+AUDIT_DELIVERIES = """
+CREATE TABLE IF NOT EXISTS audit.deliveries (
+    partner_id VARCHAR NOT NULL,
+    dataset VARCHAR NOT NULL,
+    delivery_id VARCHAR NOT NULL,
+    regio_code VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    received_at TIMESTAMP NOT NULL,
+    loaded_at TIMESTAMP,
+    rows_received BIGINT NOT NULL,
+    rows_loaded BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    status VARCHAR NOT NULL,
+    message VARCHAR,
+    PRIMARY KEY (delivery_id)
+)"""
+
+AUDIT_QUARANTINE = """
+CREATE TABLE IF NOT EXISTS audit.quarantine (
+    partner_id VARCHAR NOT NULL,
+    dataset VARCHAR NOT NULL,
+    delivery_id VARCHAR NOT NULL,
+    bron_rij BIGINT NOT NULL,
+    redenen VARCHAR NOT NULL,
+    waarden VARCHAR NOT NULL,
+    quarantined_at TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL
+)"""
+
+
+RAW_PARTNERS = """
+CREATE TABLE IF NOT EXISTS raw.partners (
+    partner_id VARCHAR NOT NULL,
+    naam VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    regio_code VARCHAR NOT NULL,
+    gemeente_code VARCHAR,
+    PRIMARY KEY (partner_id)
+)"""
+
+
+def raw_table(dataset: str) -> str:
+    return f"raw.{canonical.dataset(dataset).name}"
+
+
+def raw_columns(dataset: str) -> list[tuple[str, str]]:
+    """(name, SQL type) of ``raw.<dataset>`` in table order: metadata first, then the canonical columns."""
+    ds = canonical.dataset(dataset)
+    cols = [(name, SQL_TYPES[t]) for name, t in canonical.METADATA_COLUMNS]
+    cols += [(c.name, SQL_TYPES[c.type]) for c in ds.stored_columns]
+    cols.append(("geladen_op", "TIMESTAMP"))
+    return cols
+
+
+def ddl_statements() -> list[str]:
+    stmts = ["CREATE SCHEMA IF NOT EXISTS raw", "CREATE SCHEMA IF NOT EXISTS audit", AUDIT_DELIVERIES,
+             AUDIT_QUARANTINE, RAW_PARTNERS]
+    for name in canonical.DATASETS:
+        cols = ",\n    ".join(f"{c} {t}" for c, t in raw_columns(name))
+        stmts.append(f"CREATE TABLE IF NOT EXISTS {raw_table(name)} (\n    {cols}\n)")
+    return stmts
+
+
+def ensure_schema(con) -> None:
+    """Create the raw and audit schemas and tables if missing (idempotent). ``con`` is a DuckDB connection."""
+    for stmt in ddl_statements():
+        con.execute(stmt)
+
+
+def refresh_partners(con, partners) -> None:
+    """Mirror the registry into raw.partners (dbt uses it for the partner kind and gemeente)."""
+    con.execute("DELETE FROM raw.partners")
+    rows = [(p.partner_id, p.naam, p.kind, p.regio_code, p.gemeente_code) for p in partners]
+    if rows:
+        con.executemany("INSERT INTO raw.partners VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def connect(path: Path | str | None = None, *, read_only: bool = False):
+    """Open the DuckDB warehouse (default: settings.paths().warehouse), creating its folder."""
+    import duckdb
+
+    from regiowerk.settings import paths
+
+    path = Path(path) if path else paths().warehouse
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)

@@ -1,0 +1,282 @@
+"""End-to-end test of the dbt project on a small hand-made DuckDB warehouse.
+
+Builds raw/audit with regiowerk.warehouse, adds raw.partners (the registry as a table, written by the loader),
+inserts a few crafted persons across a gemeente, UWV and an MBO school plus vacancies, runs ``dbt build``
+(models, seeds, data tests and unit tests) and asserts on the contents of the marts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DBT_DIR = ROOT / "dbt_project"
+
+PARTNERS_DDL = """
+CREATE TABLE IF NOT EXISTS raw.partners (
+    partner_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    regio_code VARCHAR NOT NULL,
+    gemeente_code VARCHAR,
+    naam VARCHAR
+)"""
+
+REGIO = "AM21"
+DEN_HAAG, DELFT = "GM0518", "GM0503"
+
+
+def pid(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+P = {name: pid(name) for name in (
+    "werkfit", "dertien_uur", "tien_uur", "geen_instrument", "ontheffing", "gemeente_en_mbo", "alleen_uwv",
+    "gemeente_en_uwv", "zrm_cap", "delft_uitstroom", "alleen_mbo")}
+
+PARTNERS = [
+    ("gemeente_den_haag", "gemeente", REGIO, DEN_HAAG, "Gemeente Den Haag"),
+    ("gemeente_delft", "gemeente", REGIO, DELFT, "Gemeente Delft"),
+    ("uwv_haaglanden", "uwv", REGIO, None, "UWV Haaglanden"),
+    ("roc_mondriaan", "mbo", REGIO, None, "ROC Mondriaan"),
+]
+
+
+def wz(partner, delivery, persoon, peildatum, **kw):
+    row = dict(partner_id=partner, regio_code=REGIO, delivery_id=delivery, bron_rij=1, persoon_id=P[persoon],
+               gemeente_code=DEN_HAAG, postcode4="2511", geboortejaar=1990, regeling="participatiewet",
+               regeling_start="2025-06-01", status="actief", peildatum=peildatum, ontheffing_arbeidsplicht=False,
+               taalniveau_nl="B1", taalroute=False, beschikbaar_vanaf="2026-01-01",
+               geladen_op=f"{peildatum} 06:00:00")
+    row.update(kw)
+    return row
+
+
+GEM, UWV = "gemeente_den_haag", "uwv_haaglanden"
+D_FEB, D_MAR, D_UWV = "dh-2026-02", "dh-2026-03", "uwv-2026-03"
+WERKZOEKENDEN = [
+    # an older delivery: staging must keep the later one (20 hours)
+    wz(GEM, D_FEB, "werkfit", "2026-02-28", uren_beschikbaar_per_week=8, participatieladder=6,
+       instrument_datum="2026-02-01"),
+    wz(GEM, D_MAR, "werkfit", "2026-03-31", uren_beschikbaar_per_week=20, participatieladder=6,
+       instrument_datum="2026-03-01", rijbewijzen="B, AM"),
+    wz(GEM, D_MAR, "dertien_uur", "2026-03-31", uren_beschikbaar_per_week=13, participatieladder=5,
+       taalniveau_nl="A2", instrument_datum="2026-03-01"),
+    wz(GEM, D_MAR, "tien_uur", "2026-03-31", uren_beschikbaar_per_week=10, participatieladder=6,
+       instrument_datum="2026-03-01"),
+    wz(GEM, D_MAR, "geen_instrument", "2026-03-31", uren_beschikbaar_per_week=20),
+    wz(GEM, D_MAR, "ontheffing", "2026-03-31", uren_beschikbaar_per_week=20, participatieladder=6,
+       ontheffing_arbeidsplicht=True, instrument_datum="2026-03-01"),
+    # two instruments, different dates: the more recent ladder 3 (C) beats the older ZRM 4 (A)
+    wz(GEM, D_MAR, "gemeente_en_mbo", "2026-03-31", uren_beschikbaar_per_week=24, opleidingsniveau=3,
+       zrm_werk_opleiding=4, zrm_laagste_domein=3, zrm_versie="2017", instrument_datum="2026-01-10"),
+    wz(GEM, "dh-2026-03-ladder", "gemeente_en_mbo", "2026-03-31", uren_beschikbaar_per_week=24,
+       opleidingsniveau=3, participatieladder=3, instrument_datum="2026-03-01",
+       geladen_op="2026-03-31 07:00:00"),
+    wz(UWV, D_UWV, "alleen_uwv", "2026-03-15", regeling="ww", gemeente_code=DELFT, uren_beschikbaar_per_week=32,
+       taalniveau_nl="B2", werkverkenner_band=3, instrument_datum="2026-03-15", opleidingsniveau=5,
+       beschikbaar_vanaf="2026-03-01"),
+    # known to gemeente (nug, more recent) and UWV (ww, pays): regeling ww; equal instrument dates -> B wins
+    wz(GEM, D_MAR, "gemeente_en_uwv", "2026-03-31", regeling="nug", uren_beschikbaar_per_week=16,
+       participatieladder=4, instrument_datum="2026-02-01"),
+    wz(UWV, D_UWV, "gemeente_en_uwv", "2026-03-15", regeling="ww", uren_beschikbaar_per_week=24,
+       werkverkenner_band=4, instrument_datum="2026-02-01"),
+    wz(GEM, D_MAR, "zrm_cap", "2026-03-31", uren_beschikbaar_per_week=30, zrm_werk_opleiding=5,
+       zrm_laagste_domein=1, zrm_versie="2017", instrument_datum="2026-03-01"),
+    wz("gemeente_delft", "delft-2026-02", "delft_uitstroom", "2026-02-28", gemeente_code=DELFT,
+       regeling_start="2026-02-10", uren_beschikbaar_per_week=36, participatieladder=6),
+    wz("gemeente_delft", "delft-2026-03", "delft_uitstroom", "2026-03-31", gemeente_code=DELFT,
+       regeling_start="2026-02-10", status="uitgestroomd", uitstroom_datum="2026-03-20", uitstroom_reden="werk",
+       uren_beschikbaar_per_week=36, participatieladder=6),
+]
+
+INSCHRIJVINGEN = [
+    dict(partner_id="roc_mondriaan", regio_code=REGIO, delivery_id="roc-2026-03", bron_rij=1,
+         persoon_id=P["gemeente_en_mbo"], gemeente_code=DEN_HAAG, brin="25LG", crebo="25655", niveau=3,
+         leerweg="BBL", sector="zorg", startdatum="2025-09-01", verwachte_einddatum="2027-07-01", status="actief",
+         peildatum="2026-03-01", geladen_op="2026-03-02 06:00:00"),
+    dict(partner_id="roc_mondriaan", regio_code=REGIO, delivery_id="roc-2026-03", bron_rij=2,
+         persoon_id=P["alleen_mbo"], gemeente_code=DELFT, brin="25LG", crebo="25180", niveau=2,
+         leerweg="BOL", sector="techniek", startdatum="2025-09-01", verwachte_einddatum="2026-07-01",
+         status="actief", peildatum="2026-03-01", geladen_op="2026-03-02 06:00:00"),
+]
+
+DIPLOMAS = [
+    dict(partner_id="roc_mondriaan", regio_code=REGIO, delivery_id="roc-2026-03-d", bron_rij=1,
+         persoon_id=P["gemeente_en_mbo"], brin="25LG", crebo="25498", niveau=2, sector="zorg",
+         diplomadatum="2025-07-01", peildatum="2026-03-01", geladen_op="2026-03-02 06:00:00"),
+]
+
+
+def vac(vid, delivery, peildatum, **kw):
+    row = dict(partner_id=UWV, regio_code=REGIO, delivery_id=delivery, bron_rij=1, vacature_id=vid,
+               kvk_nummer="12345678", gemeente_code=DEN_HAAG, isco_code="5321", sector="zorg", uren_per_week=24,
+               contractvorm="tijdelijk", opleidingsniveau_minimaal=4, taalniveau_minimaal="A2",
+               rijbewijs_vereist="B", aantal_plekken=2, open_sinds="2026-01-15", peildatum=peildatum,
+               geladen_op=f"{peildatum} 05:00:00")
+    row.update(kw)
+    return row
+
+
+VACATURES = [
+    vac("V1", "uwv-vac-02", "2026-02-28", uren_per_week=16),
+    vac("V1", "uwv-vac-03", "2026-03-31", uren_per_week=32),
+    vac("V2", "uwv-vac-03", "2026-03-31", gemeente_code=DELFT, isco_code="9112", sector="schoonmaak",
+        open_sinds="2026-01-05", sluitingsdatum="2026-02-10", rijbewijs_vereist=None, aantal_plekken=1),
+    vac("V3", "uwv-vac-03", "2026-03-31", isco_code="8322", sector="logistiek", open_sinds="2026-03-10",
+        rijbewijs_vereist="C,B", aantal_plekken=3),
+]
+
+
+def _insert(con, table, rows):
+    for row in rows:
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        con.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(row.values()))
+
+
+def make_warehouse(path: Path) -> None:
+    from regiowerk import warehouse
+
+    con = warehouse.connect(path)
+    try:
+        warehouse.ensure_schema(con)
+        con.execute(PARTNERS_DDL)
+        con.executemany("INSERT INTO raw.partners VALUES (?, ?, ?, ?, ?)", PARTNERS)
+        _insert(con, "raw.werkzoekenden", WERKZOEKENDEN)
+        _insert(con, "raw.mbo_inschrijvingen", INSCHRIJVINGEN)
+        _insert(con, "raw.mbo_diplomas", DIPLOMAS)
+        _insert(con, "raw.vacatures", VACATURES)
+    finally:
+        con.close()
+
+
+def run_dbt(args: list[str], tmp: Path, warehouse_path: Path | None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if warehouse_path is not None:
+        env["REGIOWERK_WAREHOUSE"] = str(warehouse_path)
+    else:
+        env.pop("REGIOWERK_WAREHOUSE", None)
+    cmd = [sys.executable, "-m", "dbt.cli.main", *args,
+           "--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR),
+           "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dbt")
+    path = tmp / "warehouse.duckdb"
+    make_warehouse(path)
+    result = run_dbt(["build"], tmp, path)
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-4000:]
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    yield con
+    con.close()
+
+
+def _rows(con, sql, *params):
+    cur = con.execute(sql, list(params))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def kandidaat(con, name):
+    rows = _rows(con, "select * from marts.dim_kandidaat where persoon_id = ? and regio_code = ?", P[name], REGIO)
+    assert len(rows) == 1
+    return rows[0]
+
+
+def status(con, name):
+    rows = _rows(con, "select definitie_versie, werkfit_status, redenen, afstand from marts.fct_werkfit_beoordeling"
+                      " where persoon_id = ?", P[name])
+    return {r["definitie_versie"]: r for r in rows}
+
+
+def test_parse_without_warehouse(tmp_path):
+    result = run_dbt(["parse"], tmp_path, None)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert (tmp_path / "target" / "manifest.json").exists()
+
+
+def test_dim_kandidaat_unifies_sources(built):
+    k = kandidaat(built, "gemeente_en_mbo")
+    assert k["bronnen"] == "gemeente_den_haag,roc_mondriaan"
+    assert k["opleidingsniveau"] == 4 and k["opleidingsniveau_bron"] == "mbo_diploma"
+    assert k["hoogste_crebo"] == "25498" and k["mbo_actief"] is True
+
+    u = kandidaat(built, "alleen_uwv")
+    assert u["bronnen"] == "uwv_haaglanden" and u["regeling"] == "ww" and u["doelgroep"] == "ww"
+    assert u["opleidingsniveau"] == 5 and u["opleidingsniveau_bron"] == "zelfgerapporteerd"
+    assert u["gemeente_code"] == DELFT and u["mbo_actief"] is False
+
+    gu = kandidaat(built, "gemeente_en_uwv")
+    assert gu["bronnen"] == "gemeente_den_haag,uwv_haaglanden"
+    assert gu["regeling"] == "ww"  # the benefit-paying partner wins over the more recent nug row
+    assert gu["uren_beschikbaar_per_week"] == 16  # most recent availability
+
+    w = kandidaat(built, "werkfit")
+    assert w["uren_beschikbaar_per_week"] == 20 and w["rijbewijzen"] == "AM,B"
+
+    m = kandidaat(built, "alleen_mbo")
+    assert m["regeling"] is None and m["doelgroep"] == "onbekend" and m["mbo_actief"] is True
+    assert built.execute("select count(*) from marts.dim_kandidaat").fetchone()[0] == len(P)
+
+
+def test_werkfit_statuses(built):
+    expect = {
+        "werkfit": ("werkfit", "werkfit"),
+        "dertien_uur": ("werkfit", "werkfit_met_ondersteuning"),  # 2026.2 needs 15 hours
+        "tien_uur": ("werkfit_met_ondersteuning", "werkfit_met_ondersteuning"),
+        "geen_instrument": ("onbekend", "onbekend"),
+        "ontheffing": ("niet_bemiddelbaar", "niet_bemiddelbaar"),
+        "gemeente_en_mbo": ("in_ontwikkeling", "in_ontwikkeling"),  # ladder 3 is more recent than ZRM 4
+        "alleen_uwv": ("werkfit", "werkfit"),
+        "gemeente_en_uwv": ("werkfit_met_ondersteuning", "werkfit_met_ondersteuning"),  # equal dates: B
+        "zrm_cap": ("in_ontwikkeling", "in_ontwikkeling"),  # a ZRM domain at 1 caps at C
+        "alleen_mbo": ("onbekend", "onbekend"),
+    }
+    for name, (v1, v2) in expect.items():
+        s = status(built, name)
+        assert (s["2026.1"]["werkfit_status"], s["2026.2"]["werkfit_status"]) == (v1, v2), (name, s)
+    assert status(built, "werkfit")["2026.1"]["redenen"] == ""
+    assert "instrument" in status(built, "geen_instrument")["2026.1"]["redenen"]
+    assert "15" in status(built, "dertien_uur")["2026.2"]["redenen"]
+    assert status(built, "zrm_cap")["2026.1"]["afstand"] == "C"
+
+
+def test_versie_vergelijking(built):
+    rows = _rows(built, "select * from marts.werkfit_versie_vergelijking where doelgroep = 'participatiewet'")
+    assert len(rows) == 1
+    r = rows[0]
+    assert (r["versie_van"], r["versie_naar"]) == ("2026.1", "2026.2")
+    assert r["aantal_gewijzigd"] == 1 and r["naar_werkfit"] == r["van_werkfit"] - 1
+
+
+def test_dim_vacature(built):
+    rows = {r["vacature_id"]: r for r in _rows(built, "select * from marts.dim_vacature")}
+    assert set(rows) == {"V1", "V2", "V3"}
+    assert rows["V1"]["uren_per_week"] == 32 and rows["V1"]["regio_code"] == REGIO
+    assert rows["V1"]["is_open"] is True and rows["V2"]["is_open"] is False
+    assert rows["V3"]["isco_hoofdgroep"] == "8"
+
+
+def test_kpi_regio_maand(built):
+    rows = _rows(built, "select * from marts.kpi_regio_maand where gemeente_code = ? order by maand", DELFT)
+    by = {(str(r["maand"]), r["doelgroep"]): r for r in rows}
+    feb = by[("2026-02-01", "participatiewet")]
+    assert feb["aantal_werkzoekenden"] == 1 and feb["instroom"] == 1
+    mar = by[("2026-03-01", "participatiewet")]
+    assert mar["uitstroom"] == 1 and mar["uitstroom_naar_werk"] == 1 and mar["aantal_werkzoekenden"] == 0
+    dh = _rows(built, "select * from marts.kpi_regio_maand where gemeente_code = ? and maand = date '2026-03-01'"
+                      " and doelgroep = 'participatiewet'", DEN_HAAG)[0]
+    assert dh["werkfit_definitie_versie"] == "2026.1"
+    assert dh["aantal_werkfit"] == 2  # werkfit + dertien_uur
+    assert dh["open_vacatures"] == 2 and dh["open_vacature_plekken"] == 5

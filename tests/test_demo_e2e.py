@@ -1,0 +1,196 @@
+"""End to end: `regiowerk demo` runs the partner DAGs and the warehouse DAG; the marts hold what the sources say.
+
+One demo run per session (Airflow's dag.test() and dbt start-up are paid once); the tests read its result.
+"""
+
+import csv
+import sqlite3
+
+import openpyxl
+import pytest
+
+from regiowerk import warehouse
+from regiowerk.registry import load_registry
+from regiowerk.settings import paths
+
+
+@pytest.fixture(scope="session")
+def demo_run(dbt_manifest):
+    from regiowerk.demo.run import demo
+
+    lines: list[str] = []
+    states = demo(out=lines.append)
+    return states, "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def wh(demo_run):
+    con = warehouse.connect()
+    yield con
+    con.close()
+
+
+def q(con, sql, *params):
+    return con.execute(sql, list(params)).fetchall()
+
+
+def _source_rows() -> dict[tuple[str, str], list[dict]]:
+    """Read every demo source independently of the connectors: (partner, dataset) -> rows as dicts."""
+    from regiowerk.demo.generate import generate_demo  # for the UWV records served by the local API
+
+    p = paths()
+    rows: dict[tuple[str, str], list[dict]] = {}
+    for partner in load_registry().values():
+        for ds, m in partner.datasets.items():
+            c = partner.connector
+            if c.type == "file":
+                files = sorted((p.drop / partner.delivery_folder()).glob(m.source))
+                assert files, (partner.partner_id, m.source)
+                if c.format == "csv":
+                    enc = "utf-8-sig" if c.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else c.encoding
+                    with files[-1].open(encoding=enc, newline="") as f:
+                        data = [r for r in csv.DictReader(f, delimiter=c.delimiter) if any((v or "").strip()
+                                                                                             for v in r.values())]
+                else:
+                    ws = openpyxl.load_workbook(files[-1], read_only=True).active
+                    it = ws.iter_rows(values_only=True)
+                    header = [str(h) for h in next(it)]
+                    data = [dict(zip(header, r)) for r in it if any(v not in (None, "") for v in r)]
+            elif c.type == "sql":
+                con = sqlite3.connect(p.data / "demo" / "sis.sqlite")
+                con.row_factory = sqlite3.Row
+                data = [dict(r) for r in con.execute(f"SELECT * FROM {m.source}")]
+                con.close()
+            else:
+                import tempfile
+                from pathlib import Path
+
+                tmp = Path(tempfile.mkdtemp())
+                data = generate_demo(tmp / "drop", tmp / "sis.sqlite").uwv_records[m.source]
+            rows[(partner.partner_id, ds)] = data
+    return rows
+
+
+def test_all_dags_succeed_and_report_is_printed(demo_run):
+    states, output = demo_run
+    assert states and all("success" in s for s in states.values()), states
+    assert "Deliveries" in output and "marts.dim_kandidaat" in output
+    for partner_id in load_registry():
+        assert partner_id in output
+
+
+def test_every_row_is_loaded_or_quarantined(wh):
+    sources = _source_rows()
+    deliveries = q(wh, "SELECT partner_id, dataset, rows_received, rows_loaded, rows_quarantined, status "
+                       "FROM audit.deliveries WHERE status = 'loaded'")
+    assert {(d[0], d[1]) for d in deliveries} == set(sources)
+    for partner_id, ds, received, loaded, quarantined, _ in deliveries:
+        assert received == len(sources[(partner_id, ds)]), (partner_id, ds)
+        assert received == loaded + quarantined
+        assert q(wh, f"SELECT count(*) FROM raw.{ds} WHERE partner_id = ?", partner_id)[0][0] == loaded
+        assert q(wh, "SELECT count(*) FROM audit.quarantine WHERE partner_id = ? AND dataset = ?",
+                 partner_id, ds)[0][0] == quarantined
+    # every source carries defects, so every person-level source quarantines something
+    for partner_id, ds, _, _, quarantined, _ in deliveries:
+        if ds != "vacatures":
+            assert quarantined > 0, (partner_id, ds)
+
+
+def test_quarantine_reasons_name_the_field(wh):
+    reasons = [r[0] for r in q(wh, "SELECT redenen FROM audit.quarantine")]
+    assert any("bsn: fails the elfproef" in r for r in reasons)
+    assert any(r.startswith("gemeente_code") or "gemeente_code" in r for r in reasons)
+    assert any("duplicate" in r for r in reasons)
+    assert any("has no mapping" in r for r in reasons)
+
+
+def _clear_bsns() -> set[str]:
+    found = set()
+    for (partner_id, ds), rows in _source_rows().items():
+        m = load_registry()[partner_id].datasets[ds]
+        col = m.columns.get("bsn")
+        if not col:
+            continue
+        for r in rows:
+            v = r.get(col)
+            digits = "".join(ch for ch in str(v or "") if ch.isdigit())
+            if len(digits) >= 8:
+                found.update({digits, digits.zfill(9)})
+    return found
+
+
+def test_no_clear_bsn_in_warehouse_landing_or_logs(wh):
+    bsns = _clear_bsns()
+    assert len(bsns) > 100
+    text_columns = q(wh, "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+                         "WHERE data_type = 'VARCHAR'")
+    assert len(text_columns) > 50
+    for schema, table, column in text_columns:
+        values = {r[0] for r in q(wh, f'SELECT DISTINCT "{column}" FROM "{schema}"."{table}" '
+                                      f'WHERE "{column}" IS NOT NULL')}
+        blob = "\n".join(values)
+        leaked = [b for b in bsns if b in blob]
+        assert not leaked, f"clear BSN in {schema}.{table}.{column}"
+    p = paths()
+    scanned = 0
+    for folder in (p.landing, p.staging, p.state, p.runs, p.airflow_home):
+        for f in folder.rglob("*") if folder.exists() else []:
+            if f.is_file() and f.suffix != ".db":
+                data = f.read_bytes()
+                scanned += 1
+                assert not [b for b in bsns if b.encode() in data], f"clear BSN in {f}"
+    assert scanned > 0
+    assert not list(p.staging.rglob("*.enc")), "encrypted staging files must be removed after pseudonymisation"
+
+
+def test_marts_unify_persons_across_sources(wh):
+    multi = q(wh, "SELECT bronnen FROM marts.dim_kandidaat WHERE bronnen LIKE '%,%'")
+    assert multi, "persons known to several partners are brought together"
+    assert any("uwv_haaglanden" in b[0] and "gemeente_" in b[0] for b in multi)
+    assert any("mbo_roc_mondriaan" in b[0] for b in multi)
+    raw_persons = q(wh, "SELECT count(DISTINCT persoon_id) FROM (SELECT persoon_id FROM raw.werkzoekenden "
+                        "UNION SELECT persoon_id FROM raw.mbo_inschrijvingen "
+                        "UNION SELECT persoon_id FROM raw.mbo_diplomas)")[0][0]
+    assert q(wh, "SELECT count(*) FROM marts.dim_kandidaat")[0][0] == raw_persons
+    assert q(wh, "SELECT count(*), count(DISTINCT persoon_id) FROM marts.dim_kandidaat WHERE regio_code = 'AM21'")[0] \
+        == q(wh, "SELECT count(*), count(*) FROM marts.dim_kandidaat")[0]
+
+
+def test_werkfit_reasons_are_consistent(wh):
+    statuses = dict(q(wh, "SELECT werkfit_status, count(*) FROM marts.fct_werkfit_beoordeling GROUP BY 1"))
+    assert set(statuses) <= {"werkfit", "werkfit_met_ondersteuning", "in_ontwikkeling", "niet_bemiddelbaar",
+                             "onbekend"}
+    assert len(statuses) >= 4, statuses
+    assert q(wh, "SELECT count(*) FROM marts.fct_werkfit_beoordeling "
+                 "WHERE werkfit_status = 'werkfit' AND coalesce(redenen, '') <> ''")[0][0] == 0
+    assert q(wh, "SELECT count(*) FROM marts.fct_werkfit_beoordeling "
+                 "WHERE werkfit_status <> 'werkfit' AND coalesce(redenen, '') = ''")[0][0] == 0
+    versions = q(wh, "SELECT DISTINCT definitie_versie FROM marts.fct_werkfit_beoordeling")
+    assert len(versions) >= 1
+
+
+def test_kpis_and_vacancies(wh):
+    assert q(wh, "SELECT count(*) FROM marts.dim_vacature")[0][0] == \
+        q(wh, "SELECT count(DISTINCT vacature_id) FROM raw.vacatures")[0][0]
+    regions = {r[0] for r in q(wh, "SELECT DISTINCT regio_code FROM marts.kpi_regio_maand")}
+    assert regions == {"AM21"}
+    total = q(wh, "SELECT sum(aantal_werkzoekenden) FROM marts.kpi_regio_maand")[0][0]
+    assert total and total > 0
+
+
+def test_rerun_loads_nothing_twice(wh):
+    """Running a delivery that is already loaded again gives the same warehouse as running it once."""
+    from regiowerk.pipeline import run_delivery
+
+    def snapshot():
+        counts = {t: q(wh, f"SELECT count(*) FROM raw.{t}")[0][0]
+                  for t in ("werkzoekenden", "vacatures", "mbo_inschrijvingen", "mbo_diplomas")}
+        counts["quarantine"] = q(wh, "SELECT count(*) FROM audit.quarantine")[0][0]
+        counts["loaded"] = q(wh, "SELECT count(*) FROM audit.deliveries WHERE status = 'loaded'")[0][0]
+        return counts
+
+    before = snapshot()
+    for partner_id in ("gemeente_den_haag", "gemeente_delft", "gemeente_westland"):
+        again = run_delivery(partner_id, "werkzoekenden")
+        assert again["status"] == "already_loaded", partner_id
+    assert snapshot() == before
