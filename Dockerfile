@@ -6,9 +6,6 @@
 FROM python:3.11-slim
 
 ARG UV_VERSION=0.13.9
-# The celery provider (+ celery, redis client) pinned to what resolves against uv.lock; used only while the lock
-# does not contain it yet (see the "bridge" step below).
-ARG CELERY_PROVIDER_PINS="apache-airflow-providers-celery==3.26.0 celery==5.6.3 kombu==5.6.2 redis==6.4.0 flower==2.2.0"
 
 ENV PYTHONUNBUFFERED=1 \
     UV_COMPILE_BYTECODE=1 \
@@ -49,22 +46,14 @@ RUN if [ -f dbt_project/packages.yml ] || [ -f dbt_project/dependencies.yml ]; t
  && test -f dbt_project/target/manifest.json \
  && rm -f /tmp/parse.duckdb /tmp/parse.duckdb.wal
 
-# 4. Bridge: CeleryExecutor needs apache-airflow-providers-celery, which pyproject/uv.lock do not list yet.
-#    Installed against the locked versions (constraints exported from uv.lock) so nothing locked moves.
-#    Becomes a no-op once pyproject.toml depends on "apache-airflow[celery]" (then remove this step).
-RUN if ! python -c "import airflow.providers.celery, redis" 2>/dev/null; then \
-        echo "NOTE: uv.lock lacks the celery provider; installing ${CELERY_PROVIDER_PINS}" >&2 \
-     && uv export --frozen --no-dev --no-hashes --no-emit-project -o /tmp/locked.txt \
-     && uv pip install --python /opt/regiowerk/.venv/bin/python --constraint /tmp/locked.txt ${CELERY_PROVIDER_PINS} \
-     && rm -f /tmp/locked.txt; \
-    fi \
- && python -c "import airflow.providers.celery.executors.celery_executor, redis"
+# 4. The CeleryExecutor comes from the locked apache-airflow[celery] extra.
+RUN python -c "import airflow.providers.celery.executors.celery_executor, redis"
 
 # Runtime-writable paths only; the code stays root-owned.
 RUN mkdir -p /opt/regiowerk/data /opt/airflow/logs /opt/airflow/auth \
  && chown -R regiowerk:regiowerk /opt/regiowerk/data /opt/airflow /opt/regiowerk/dbt_project /opt/regiowerk/expectations
 
-# Never run `uv sync` implicitly inside the container (it would need root and would drop the bridge packages).
+# Never run `uv sync` implicitly inside the container (it would need root).
 ENV UV_NO_SYNC=1
 
 USER regiowerk

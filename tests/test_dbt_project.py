@@ -147,7 +147,9 @@ def make_warehouse(path: Path) -> None:
     try:
         warehouse.ensure_schema(con)
         con.execute(PARTNERS_DDL)
-        con.executemany("INSERT INTO raw.partners VALUES (?, ?, ?, ?, ?)", PARTNERS)
+        # warehouse.ensure_schema may already create raw.partners (loader side); name the columns.
+        con.executemany("INSERT INTO raw.partners (partner_id, kind, regio_code, gemeente_code, naam)"
+                        " VALUES (?, ?, ?, ?, ?)", PARTNERS)
         _insert(con, "raw.werkzoekenden", WERKZOEKENDEN)
         _insert(con, "raw.mbo_inschrijvingen", INSCHRIJVINGEN)
         _insert(con, "raw.mbo_diplomas", DIPLOMAS)

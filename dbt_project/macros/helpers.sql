@@ -55,3 +55,9 @@
     ) as kandidaten
     where rij_nr = 1
 {%- endmacro %}
+
+{#- A number as readable text, same on DuckDB and PostgreSQL: 12.0 -> '12', 12.5 -> '12.5'. -#}
+{% macro getal_tekst(column) -%}
+    case when {{ column }} = floor({{ column }}) then cast(cast({{ column }} as bigint) as varchar)
+         else cast({{ column }} as varchar) end
+{%- endmacro %}

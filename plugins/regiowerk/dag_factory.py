@@ -121,15 +121,16 @@ def manifest_path() -> Path:
 
 
 def build_warehouse_dag(partners: dict[str, Partner]) -> DAG:
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import LoadMode
+    """dbt build of the whole project in one Cosmos task.
+
+    DuckDB has one writer, so models cannot run as parallel tasks on it, and one ``dbt build`` process is
+    several times faster than one dbt start-up per model. Per-model rendering (DbtTaskGroup from the manifest)
+    is for the PostgreSQL deployment; see the README.
+    """
+    from cosmos import ProfileConfig
+    from cosmos.operators.local import DbtBuildLocalOperator
 
     assets = [dataset_asset(p.partner_id, ds) for p in partners.values() for ds in p.datasets]
-    manifest = manifest_path()
-    if not manifest.exists():
-        raise FileNotFoundError(
-            f"dbt manifest {manifest} is missing: build it with `regiowerk dbt-manifest` (or `dbt parse`) "
-            f"before the DAGs are parsed")
     project = paths().dbt_project
     env = {"REGIOWERK_WAREHOUSE": str(paths().warehouse)}
     with DAG(
@@ -141,8 +142,9 @@ def build_warehouse_dag(partners: dict[str, Partner]) -> DAG:
         default_args=_default_args(OWNER_TEAM),
         tags=["regiowerk", "warehouse", "dbt"],
         doc_md="""### Regional warehouse
-Runs when any partner delivery lands in `raw`: dbt seeds, staging, intermediate and marts (Cosmos renders each
-model with its tests as tasks). DuckDB has one writer, so the run is sequential there.""",
+Runs when any partner delivery lands in `raw`: `dbt build` (seeds, staging, intermediate, marts, with their tests)
+through Cosmos. On failure: the task log names the failing model or test; the marts keep their last good state
+for every model that did not run.""",
         description="dbt build of the harmonised warehouse (Cosmos)",
     ) as dag:
         @task(task_id="prepare_warehouse")
@@ -156,17 +158,19 @@ model with its tests as tasks). DuckDB has one writer, so the run is sequential 
             finally:
                 con.close()
 
-        dbt = DbtTaskGroup(
-            group_id="dbt",
-            project_config=ProjectConfig(dbt_project_path=project, manifest_path=manifest, env_vars=env,
-                                         install_dbt_deps=False),
+        build = DbtBuildLocalOperator(
+            task_id="dbt_build",
+            project_dir=str(project),
             profile_config=ProfileConfig(profile_name="regiowerk",
                                          target_name=os.environ.get(DBT_TARGET_ENV, "duckdb"),
                                          profiles_yml_filepath=project / "profiles.yml"),
-            execution_config=ExecutionConfig(dbt_executable_path=dbt_executable()),
-            render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
+            dbt_executable_path=dbt_executable(),
+            env=env,
+            append_env=True,
+            install_deps=False,
+            emit_datasets=False,
         )
-        prepare() >> dbt
+        prepare() >> build
     return dag
 
 

@@ -53,10 +53,21 @@ class _Collector:
             self.reasons.setdefault(int(pos), []).append(message_for(int(pos)))
 
 
+def _texts(values) -> pd.Series:
+    """Strings stripped of surrounding white space, None for anything missing (object dtype, never NaN)."""
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+            out.append(None)
+        else:
+            t = str(v).strip()
+            out.append(t or None)
+    return pd.Series(out, dtype=object)
+
+
 def _source_series(frame: pd.DataFrame, mapping: DatasetMapping, column: str, n: int) -> pd.Series | None:
     if column in mapping.columns:
-        s = frame[mapping.columns[column]]
-        return s.where(s.notna(), None).astype(object)
+        return _texts(frame[mapping.columns[column]])
     if column in mapping.constants:
         return pd.Series([mapping.constants[column]] * n, dtype=object)
     return None
@@ -65,28 +76,22 @@ def _source_series(frame: pd.DataFrame, mapping: DatasetMapping, column: str, n:
 def _apply_values(s: pd.Series, col: canonical.Column, table: dict[str, str | None], where: str,
                   out: _Collector) -> pd.Series:
     lookup = {str(k).strip(): v for k, v in table.items()}
-    present = s.notna()
-    stripped = s.where(~present, s.astype(str).str.strip()) if present.any() else s
-    if col.type == "list":
-        def map_list(text):
-            if text is None:
-                return None, []
-            parts = [p.strip() for p in str(text).split(",") if p.strip()]
-            bad = [p for p in parts if p not in lookup]
-            return ",".join(v for p in parts if p in lookup and (v := lookup[p])), bad
-
-        results = [map_list(t) for t in stripped]
-        mapped = pd.Series([r[0] or None for r in results], dtype=object)
-        for pos, (_, bad) in enumerate(results):
-            for b in bad:
+    mapped: list[str | None] = []
+    for pos, text in enumerate(s):
+        if text is None:
+            mapped.append(None)
+            continue
+        parts = text.split(",") if col.type == "list" else [text]
+        codes = []
+        for part in parts:
+            if part in lookup:
+                if lookup[part] is not None:
+                    codes.append(lookup[part])
+            else:
                 out.reasons.setdefault(pos, []).append(
-                    f"{col.name}: local code {inert(b)} has no mapping ({where}.values.{col.name})")
-        return mapped
-    mapped = stripped.map(lambda v: lookup.get(v) if v is not None else None).astype(object)
-    unmapped = present & ~stripped.isin(list(lookup))
-    out.add(unmapped, lambda p: f"{col.name}: local code {inert(stripped.iloc[p])} has no mapping "
-                                f"({where}.values.{col.name})")
-    return mapped.where(~unmapped, None)
+                    f"{col.name}: local code {inert(part)} has no mapping ({where}.values.{col.name})")
+        mapped.append(",".join(codes) or None)
+    return pd.Series(mapped, dtype=object)
 
 
 def _shown(col: canonical.Column, value: object) -> str:
@@ -94,48 +99,48 @@ def _shown(col: canonical.Column, value: object) -> str:
 
 
 def _parse(s: pd.Series, col: canonical.Column, mapping: DatasetMapping, decimal: str, out: _Collector) -> pd.Series:
-    present = s.notna()
+    present = s.notna().to_numpy()
     if col.type == "text":
-        return s.where(~present, s.astype(str).str.strip()).astype(object)
+        return s
     if col.type == "list":
         sep = mapping.list_separator
-        text = s.where(~present, s.astype(str))
-        return text.map(lambda t: ",".join(p.strip() for p in t.split(sep) if p.strip()) or None
-                        if t is not None else None).astype(object)
+        return pd.Series([",".join(p.strip() for p in t.split(sep) if p.strip()) or None if t is not None else None
+                          for t in s], dtype=object)
     if col.type in ("integer", "number"):
-        text = s.astype(object).where(present, None).map(lambda t: str(t).strip() if t is not None else None)
+        text = s
         if decimal == ",":
-            text = text.map(lambda t: t.replace(".", "").replace(",", ".") if t is not None else None)
+            text = pd.Series([t.replace(".", "").replace(",", ".") if t is not None else None for t in s],
+                             dtype=object)
         num = pd.to_numeric(text, errors="coerce")
-        bad = present & num.isna()
+        bad = present & num.isna().to_numpy()
         if col.type == "integer":
-            frac = num.notna() & (num % 1 != 0)
+            frac = (num.notna() & (num % 1 != 0)).to_numpy()
             bad = bad | frac
             num = num.where(~frac)
         kind = "a whole number" if col.type == "integer" else "a number"
         out.add(bad, lambda p: f"{col.name}: {_shown(col, s.iloc[p])} is not {kind}")
         return num.astype("Int64" if col.type == "integer" else "Float64")
     if col.type == "date":
-        text = s.astype(object).where(present, None).map(lambda t: str(t).strip() if t is not None else None)
-        parsed = pd.to_datetime(text, format=mapping.date_format, errors="coerce")
-        bad = present & parsed.isna()
-        out.add(bad, lambda p: f"{col.name}: {_shown(col, s.iloc[p])} is not a date in format "
-                               f"{mapping.date_format}")
-        return parsed.dt.date.astype(object).where(parsed.notna(), None)
+        parsed = pd.to_datetime(s, format=mapping.date_format, errors="coerce")
+        ok = parsed.notna().to_numpy()
+        out.add(present & ~ok, lambda p: f"{col.name}: {_shown(col, s.iloc[p])} is not a date in format "
+                                         f"{mapping.date_format}")
+        dates = parsed.dt.date
+        return pd.Series([d if good else None for d, good in zip(dates, ok, strict=True)], dtype=object)
     if col.type == "boolean":
-        lower = s.astype(object).where(present, None).map(lambda t: str(t).strip().lower() if t is not None else None)
         trues = {v.lower() for v in mapping.true_values}
         falses = {v.lower() for v in mapping.false_values}
-        result = lower.map(lambda v: True if v in trues else (False if v in falses else None))
-        bad = present & result.isna()
+        values = [None if t is None else (True if t.lower() in trues else (False if t.lower() in falses else None))
+                  for t in s]
+        bad = present & np.array([v is None for v in values], dtype=bool)
         out.add(bad, lambda p: f"{col.name}: {inert(s.iloc[p])} is not one of the configured yes/no values")
-        return result.astype("boolean")
+        return pd.Series(values, dtype="boolean")
     raise AssertionError(f"unhandled column type {col.type}")
 
 
 def _persoon_ids(bsn: pd.Series, key: bytes, out: _Collector) -> pd.Series:
-    text = bsn.astype(object).where(bsn.notna(), None).map(lambda t: str(t).strip() if t is not None else "")
-    digits = text.str.fullmatch(r"[0-9]{8,9}")
+    text = pd.Series(["" if t is None else t for t in bsn], dtype=object)
+    digits = text.str.fullmatch(r"[0-9]{8,9}").astype(bool)
     bsn9 = text.where(digits, "").str.zfill(9)
     valid = digits & bsn9.map(elfproef)
     out.add(text == "", lambda p: "bsn: missing (required)")
@@ -177,10 +182,10 @@ def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key
             result["persoon_id"] = _persoon_ids(s, key, out)
             continue
         if col.name == "postcode":
-            present = s.notna()
-            m = s.astype(object).where(present, "").astype(str).str.extract(_POSTCODE)[0]
-            out.add(present & m.isna(), lambda p: "postcode: not a Dutch postcode (value masked)")
-            result["postcode4"] = m.astype(object).where(m.notna(), None)
+            present = s.notna().to_numpy()
+            m = pd.Series(["" if t is None else t for t in s], dtype=object).str.extract(_POSTCODE)[0]
+            out.add(present & m.isna().to_numpy(), lambda p: "postcode: not a Dutch postcode (value masked)")
+            result["postcode4"] = pd.Series([v if isinstance(v, str) else None for v in m], dtype=object)
             continue
         parsed = _parse(s, col, mapping, decimal, out)
         if col.name == "geboortedatum":

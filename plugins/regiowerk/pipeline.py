@@ -145,6 +145,17 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     _write_atomic(path, sink.getvalue())
 
 
+# Datasets whose gemeente must lie in the partner's region (a job seeker registered in the region, a vacancy
+# worked in it). An MBO student may live in a neighbouring region: there any CBS gemeente code is valid.
+REGION_BOUND_DATASETS = ("werkzoekenden", "vacatures")
+
+
+def _allowed_gemeenten(partner: Partner, dataset: str) -> set[str]:
+    if dataset in REGION_BOUND_DATASETS:
+        return {g.code for g in reference.gemeenten_in(partner.regio_code)}
+    return set(reference.gemeenten())
+
+
 def validate(delivery: dict, *, partner: Partner | None = None) -> dict:
     """Run the Great Expectations suite and the business rules; every failing row gets all its reasons."""
     from regiowerk.validation import validate as gx_validate
@@ -155,15 +166,15 @@ def validate(delivery: dict, *, partner: Partner | None = None) -> dict:
     path = landing_file(d)
     frame = pd.read_parquet(path)
     ds = canonical.dataset(d.dataset)
-    allowed = {g.code for g in reference.gemeenten_in(partner.regio_code)}
-    result = gx_validate(frame[list(ds.stored_names) + ["bron_rij"]], d.dataset, allowed_gemeenten=allowed)
-    reasons = frame[REASONS].tolist()
+    result = gx_validate(frame[list(ds.stored_names) + ["bron_rij"]], d.dataset,
+                         allowed_gemeenten=_allowed_gemeenten(partner, d.dataset), regio_code=partner.regio_code)
+    reasons = [r if isinstance(r, str) and r else None for r in frame[REASONS]]
     for pos, extra in result.reasons.items():
         joined = REASON_SEPARATOR.join(extra)
         reasons[pos] = f"{reasons[pos]}{REASON_SEPARATOR}{joined}" if reasons[pos] else joined
     frame[REASONS] = reasons
     _write_parquet(frame, path)
-    d.rows_quarantined = int(frame[REASONS].notna().sum())
+    d.rows_quarantined = sum(r is not None for r in reasons)
     d.rows_loaded = d.rows_received - d.rows_quarantined
     d.status = "validated"
     d.seconds["validate"] = round(time.perf_counter() - started, 3)
@@ -214,7 +225,7 @@ def load(delivery: dict, *, partner: Partner | None = None, con=None) -> dict:
 def _load_transaction(con, d: Delivery, frame: pd.DataFrame) -> None:
     ds = canonical.dataset(d.dataset)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    bad = frame[REASONS].notna()
+    bad = frame[REASONS].map(lambda r: isinstance(r, str) and r != "").astype(bool)
     good = frame.loc[~bad, list(ds.stored_names) + ["bron_rij"]].reset_index(drop=True)
     quarantined = frame.loc[bad].reset_index(drop=True)
     waarden = [json.dumps(rec, default=str, ensure_ascii=False) for rec in

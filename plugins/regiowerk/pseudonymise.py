@@ -63,7 +63,7 @@ def region_key(regio_code: str) -> bytes:
     Looked up as ``REGIOWERK_PSEUDONYM_KEY_<REGIO>`` then ``REGIOWERK_PSEUDONYM_KEY`` (environment or Airflow
     Variable of that name, lower case). Outside production the public demo key is the fallback.
     """
-    from regiowerk.secrets import get_variable
+    from regiowerk.secret_store import get_variable
 
     names = (f"REGIOWERK_PSEUDONYM_KEY_{regio_code.upper()}", "REGIOWERK_PSEUDONYM_KEY")
     key = None

@@ -5,7 +5,7 @@ partner whose export differs in column names, code lists, encoding, delimiter or
 file: everything that differs between partners is a field here, never a branch in Python.
 
 Secrets are never part of a partner file: connectors name an Airflow connection id (``conn_id``), resolved
-at run time from Airflow or from the environment (see :mod:`regiowerk.secrets`).
+at run time from Airflow or from the environment (see :mod:`regiowerk.secret_store`).
 """
 
 from __future__ import annotations

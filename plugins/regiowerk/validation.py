@@ -127,10 +127,6 @@ def _is_personal(ds: canonical.Dataset, column: str) -> bool:
         return True  # unknown column (a hand-written rule on something unexpected): mask to be safe
 
 
-def _show(ds: canonical.Dataset, column: str, value: Any) -> str:
-    return MASK if _is_personal(ds, column) else format_value(value)
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Python row rules (cross-column / date rules)
 # --------------------------------------------------------------------------------------------------------------
@@ -258,6 +254,8 @@ def _gx() -> _GX:
     from great_expectations.core import ExpectationSuite
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # GX pins this module logger to INFO at import ("Created temporary directory ... ephemeral docs site").
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_pandas("regiowerk_validation")
@@ -294,7 +292,7 @@ def _columns_of(kwargs: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=32)
-def _suite(dataset_name: str, with_gemeenten: bool) -> tuple[Any, tuple[_Rule, ...]]:
+def _suite(dataset_name: str, with_gemeenten: bool, directory: str) -> tuple[Any, tuple[_Rule, ...]]:
     gx_ = _gx()
     configs: list[dict] = []
     rules: list[_Rule] = []
@@ -309,7 +307,7 @@ def _suite(dataset_name: str, with_gemeenten: bool) -> tuple[Any, tuple[_Rule, .
         configs.append({"type": exp["type"], "kwargs": kwargs, "meta": meta})
         rules.append(_Rule(index, source, exp["type"], columns, reason))
 
-    for source, suite in load_suite_dicts(dataset_name):
+    for source, suite in load_suite_dicts(dataset_name, Path(directory)):
         for exp in suite.get("expectations", []):
             add(source, exp)
     if with_gemeenten:
@@ -343,17 +341,55 @@ def _suite_parameters(today: dt.date, allowed_gemeenten: set[str] | None) -> dic
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _value_reason(ds: canonical.Dataset, rule: _Rule, df: pd.DataFrame, pos: int, override: str | None) -> str:
+def _reasons_for(ds: canonical.Dataset, rule: _Rule, df: pd.DataFrame, positions: list[int],
+                 override: str | None) -> list[str]:
+    """The reason text for each failing position (vectorised column access, one format per distinct value)."""
     reason = override or rule.reason
-    if len(rule.columns) != 1:
-        return reason
-    column = rule.columns[0]
-    prefix = f"{column}: {MASK} "
-    if reason.startswith(prefix) and not _is_personal(ds, column):
-        value = df[column].iat[pos]
-        if not _is_missing(value):
-            return f"{column}: {format_value(value)} {reason[len(prefix):]}"
-    return reason
+    if positions and len(rule.columns) == 1:
+        column = rule.columns[0]
+        prefix = f"{column}: {MASK} "
+        if reason.startswith(prefix) and not _is_personal(ds, column):
+            rest = reason[len(prefix):]
+            values = df[column].iloc[positions].to_numpy(dtype=object)
+            memo: dict[Any, str] = {}
+            out = []
+            for value in values:
+                if _is_missing(value):
+                    out.append(reason)
+                    continue
+                try:
+                    text = memo.get(value)
+                except TypeError:  # unhashable
+                    text = None
+                if text is None:
+                    text = f"{column}: {format_value(value)} {rest}"
+                    try:
+                        memo[value] = text
+                    except TypeError:
+                        pass
+                out.append(text)
+            return out
+    return [reason] * len(positions)
+
+
+def _row_rule_reasons(ds: canonical.Dataset, rule: RowRule, df: pd.DataFrame, positions: list[int]) -> list[str]:
+    if not positions:
+        return []
+    shown = {}
+    for c in rule.columns:
+        if _is_personal(ds, c):
+            shown[c] = [MASK] * len(positions)
+        else:
+            values = df[c].iloc[positions].to_numpy(dtype=object)
+            memo: dict[Any, str] = {}
+            col_out = []
+            for v in values:
+                key = (type(v), v) if not _is_missing(v) else None
+                if key not in memo:
+                    memo[key] = format_value(v)
+                col_out.append(memo[key])
+            shown[c] = col_out
+    return [rule.reason.format(**{c: shown[c][i] for c in rule.columns}) for i in range(len(positions))]
 
 
 def validate(
@@ -386,7 +422,7 @@ def validate(
 
     if n:
         gx_ = _gx()
-        suite, rules = _suite(dataset, with_gemeenten)
+        suite, rules = _suite(dataset, with_gemeenten, str(_expectations_dir()))
         with _GX_LOCK:
             batch = gx_.batch_definition.get_batch(batch_parameters={"dataframe": df})
             run = batch.validate(
@@ -405,8 +441,8 @@ def validate(
                                    f"{info.get('exception_message')}")
             positions = [int(i) for i in (r.result.get("unexpected_index_list") or [])]
             override = gemeente_reason if rule.source == "runtime" else None
-            for pos in positions:
-                collected.setdefault(pos, []).append(_value_reason(ds, rule, df, pos, override))
+            for pos, text in zip(positions, _reasons_for(ds, rule, df, positions, override)):
+                collected.setdefault(pos, []).append(text)
             results.append({
                 "source": rule.source,
                 "expectation_type": rule.type,
@@ -421,9 +457,8 @@ def validate(
                 continue
             mask = row_rule.failing(df, today).to_numpy(dtype=bool)
             positions = mask.nonzero()[0].tolist()
-            for pos in positions:
-                values = {c: _show(ds, c, df[c].iat[pos]) for c in row_rule.columns}
-                collected.setdefault(pos, []).append(row_rule.reason.format(**values))
+            for pos, text in zip(positions, _row_rule_reasons(ds, row_rule, df, positions)):
+                collected.setdefault(pos, []).append(text)
             results.append({
                 "source": "python",
                 "expectation_type": f"python:{row_rule.name}",

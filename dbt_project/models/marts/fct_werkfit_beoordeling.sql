@@ -120,8 +120,8 @@ select
              when afstand = 'D' then 'afstand D (nu niet bemiddelbaar)' end,
         case when uren_beschikbaar_per_week is null then 'uren beschikbaar per week onbekend'
              when crit_uren_ok = false then
-                'uren beschikbaar ' || cast(uren_beschikbaar_per_week as varchar) || ' < '
-                || cast(min_uren_werkfit as varchar)
+                'uren beschikbaar ' || {{ getal_tekst('uren_beschikbaar_per_week') }} || ' < '
+                || {{ getal_tekst('min_uren_werkfit') }}
                 || case when uren_overbrugbaar then ' (overbrugbaar met ondersteuning)' else '' end end,
         case when crit_beschikbaar_ok is null then 'beschikbaar_vanaf onbekend'
              when crit_beschikbaar_ok = false then

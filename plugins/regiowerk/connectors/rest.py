@@ -27,7 +27,7 @@ import requests
 from regiowerk.connectors.base import DeliveryContext, Extraction, make_frame, sha256_json
 from regiowerk.errors import ConfigurationError
 from regiowerk.registry import Partner, RestConnector
-from regiowerk.secrets import ConnectionInfo, get_connection
+from regiowerk.secret_store import ConnectionInfo, get_connection
 from regiowerk.watermarks import WatermarkStore
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from regiowerk.connectors.base import ROW_NUMBER_COLUMN, DeliveryContext, Extraction, make_frame, sha256_json, to_text
 from regiowerk.registry import Partner, SqlConnector
-from regiowerk.secrets import get_connection
+from regiowerk.secret_store import get_connection
 from regiowerk.watermarks import WatermarkStore
 
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")

@@ -172,7 +172,26 @@ class _Row:
 
 @dataclass
 class DemoSources:
-    """What :func:`generate_demo` wrote, and what a correct pipeline must find in it."""
+    """What :func:`generate_demo` wrote, and what a correct pipeline must find in it.
+
+    ``expected[partner_id][dataset]`` (datasets: werkzoekenden; vacatures; mbo_inschrijvingen, mbo_diplomas):
+
+    * ``rows``: rows delivered (file data rows, JSON records, table rows in rowid order);
+    * ``defects``: ``{kind: count}`` for every kind in :data:`DEFECT_KINDS` (0 where not applicable: no BSN in
+      vacatures, no gemeente in diplomas); each defect row carries exactly one defect;
+    * ``clean_rows`` = rows - sum(defects) (the first of two duplicate rows counts as clean);
+    * ``defect_rows``: ``[{"row": 1-based data row, "bron_rij", "kind", "column": partner column, "value"}]``,
+      plus ``"duplicate_of"`` (the identical row) for ``duplicate_row``. ``bron_rij`` is the row number the
+      connectors give: spreadsheet numbering for files (header = 1, so row + 1), the record index for REST,
+      the row in ``ORDER BY GEWIJZIGD_OP`` for SQL (the SIS tables are stored in that order, so = rowid);
+    * ``bsn`` (person-level only): rows with a ``valid`` / ``invalid`` BSN, valid ones written with
+      ``eight_digit``s, and ``distinct_valid`` persons;
+    * ``werkfit_intended_actief`` (werkzoekenden): how the clean, active rows were drawn per werkfit status
+      under the draft rules of version 2026.1 (a hint for tests of the rule set, not a contract);
+    * ``source``: the file path, endpoint, or ``<sqlite>:<table>``.
+
+    ``expected["overlap"]`` counts distinct persons (clean rows, normalised BSN) known to several partners.
+    """
 
     drop_dir: Path
     den_haag_csv: Path
@@ -275,13 +294,13 @@ def _duplicate(rng: random.Random, clean: list[_Row]) -> _Row:
 
 
 def _summary(rows: list[_Row], bsn_key: str | None, source: str, person_level: bool = True,
-             uitgestroomd: Any = None, status_key: str | None = None) -> dict[str, Any]:
+             uitgestroomd: Any = None, status_key: str | None = None, header_rows: int = 0) -> dict[str, Any]:
     defects = {k: 0 for k in DEFECT_KINDS}
     defect_rows = []
     for i, r in enumerate(rows, start=1):
         if r.defect:
             defects[r.defect] += 1
-            entry = {"row": i, "kind": r.defect, "column": r.column,
+            entry = {"row": i, "bron_rij": i + header_rows, "kind": r.defect, "column": r.column,
                      "value": None if r.column is None else r.data.get(r.column)}
             if r.defect == "duplicate_row":
                 entry["duplicate_of"] = next(j for j, o in enumerate(rows, start=1) if o is not r
@@ -882,6 +901,10 @@ def _mbo(g: _Gen, n_enrol: int, n_dipl: int, enrol_overlap: list[_Person], dipl_
         bad_d("CREBO", "missing_required", None),
         bad_d("SECTOR", "unmapped_code", "XX"),
     ])
+    # The SQL connector reads ``ORDER BY GEWIJZIGD_OP``: store the rows in that order, so that the row number
+    # the connector gives (bron_rij) is the rowid order too (a duplicate pair has equal times and is adjacent).
+    enrol_rows.sort(key=lambda r: r.data["GEWIJZIGD_OP"])
+    dipl_rows.sort(key=lambda r: r.data["GEWIJZIGD_OP"])
     return enrol_rows, dipl_rows
 
 
@@ -928,7 +951,7 @@ def generate_demo(drop_dir: Path, sis_db: Path, peildatum: date = date(2026, 11,
     # overlap: Den Haag clients with WW (aanvullende bijstand); include one whose BSN starts with 0, which the
     # gemeente exports as 8 digits and UWV as 9.
     dh_clean = [r for r in den_haag if r.defect is None and r.person and r.data["Status"] == "Lopend"]
-    dh_zero = [r.person for r in dh_clean if r.person.bsn.startswith("0")]
+    dh_zero = [r.person for r in den_haag if r.defect is None and r.person and r.person.bsn.startswith("0")]
     dh_other = [r.person for r in dh_clean if not r.person.bsn.startswith("0")]
     k_uwv = max(3, n // 8)
     dh_uwv = dh_zero[:1] + g.rng.sample(dh_other, k=k_uwv - len(dh_zero[:1]))
@@ -971,11 +994,12 @@ def generate_demo(drop_dir: Path, sis_db: Path, peildatum: date = date(2026, 11,
     expected: dict[str, Any] = {
         "defect_kinds": list(DEFECT_KINDS),
         "peildatum": peildatum.isoformat(),
-        "gemeente_den_haag": {"werkzoekenden": _summary(den_haag, "BSN", str(dh_path),
+        "gemeente_den_haag": {"werkzoekenden": _summary(den_haag, "BSN", str(dh_path), header_rows=1,
                                                         uitgestroomd="Beëindigd", status_key="Status")},
         "gemeente_delft": {"werkzoekenden": _summary(delft_xlsx_view, "burgerservicenummer", str(delft_path),
+                                                     header_rows=1,
                                                      uitgestroomd="gesloten", status_key="dossierstatus")},
-        "gemeente_westland": {"werkzoekenden": _summary(westland, "bsn", str(wl_path),
+        "gemeente_westland": {"werkzoekenden": _summary(westland, "bsn", str(wl_path), header_rows=1,
                                                         uitgestroomd="U", status_key="status")},
         "uwv_haaglanden": {
             "werkzoekenden": _summary(uwv, "bsn", "/werkzoekenden", uitgestroomd="BEEINDIGD", status_key="status"),

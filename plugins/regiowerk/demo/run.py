@@ -123,24 +123,22 @@ def demo(keep: bool = False, out: Callable[[str], None] = _say) -> dict[str, str
     if not keep:
         reset_runtime_state()
     out(f"regiowerk demo: region AM21 Haaglanden, warehouse {p.warehouse}")
-    out("1/5 generating demo partner sources ...")
+    out("1/4 generating demo partner sources ...")
     sis_db = p.data / "demo" / "sis.sqlite"
     sources = generate_demo(p.drop, sis_db)
-    out("2/5 building the dbt manifest ...")
-    build_dbt_manifest()
-    out("3/5 preparing the local Airflow metadata database ...")
+    out("2/4 preparing the local Airflow metadata database ...")
     airflow_env.migrate_metadata_db()
     with UwvApiServer(records=sources.uwv_records, client_id=DEMO_CLIENT_ID,
                       client_secret=DEMO_CLIENT_SECRET) as api:
         set_demo_connections(api.url, sis_db)
-        out(f"4/5 running the DAGs (UWV stand-in API on {api.url}) ...")
+        out(f"3/4 running the DAGs (UWV stand-in API on {api.url}) ...")
         states = run_dags(progress=out)
     failed = {d: s for d, s in states.items() if "success" not in s}
     from regiowerk import warehouse
 
     con = warehouse.connect()
     try:
-        out("5/5 report")
+        out("4/4 report")
         print_report(con, out)
     finally:
         con.close()

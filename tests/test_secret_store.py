@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from regiowerk import secrets
+from regiowerk import secret_store as secrets
 from regiowerk.errors import ConfigurationError
-from regiowerk.secrets import get_connection, get_variable
+from regiowerk.secret_store import get_connection, get_variable
 from regiowerk.watermarks import WatermarkStore
 
 
