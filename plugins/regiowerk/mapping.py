@@ -6,11 +6,17 @@ becomes ``postcode4`` and the birth date ``geboortejaar``. Only canonical stored
 names, street addresses and any other partner column are dropped here.
 
 Problems with single values never raise: they become reasons on that row (the row is quarantined later).
-A mapped column that is missing from the delivery rejects the whole delivery.
+A mapped column that is missing from the delivery rejects the whole delivery, and so does a column the partner
+file does not know when the dataset sets ``strict_columns``. Besides the per-column checks, this step
+quarantines: a data row that repeats the header (reason ``row repeats the header row``), a value longer than
+:data:`MAX_VALUE_CHARS` characters, a date that looks like an Excel serial day number (with a hint in the
+reason) and a birth date in the future.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +29,9 @@ from regiowerk.registry import DatasetMapping, FileConnector, Partner
 
 ROW_COLUMN = "_bron_rij"
 _POSTCODE = r"^\s*([1-9][0-9]{3})\s?([A-Za-z]{2})?\s*$"
+MAX_VALUE_CHARS = 1000  # no canonical value is longer; a longer one is a broken export (or an attack)
+HEADER_REPEATED = "row repeats the header row (column names as values); remove the extra header from the export"
+_EXCEL_SERIAL = re.compile(r"^[1-9][0-9]{4}(\.[0-9]+)?$")  # 10000..99999: 1927-05-18 .. 2173-10-14
 
 
 @dataclass
@@ -124,7 +133,7 @@ def _parse(s: pd.Series, col: canonical.Column, mapping: DatasetMapping, decimal
         parsed = pd.to_datetime(s, format=mapping.date_format, errors="coerce")
         ok = parsed.notna().to_numpy()
         out.add(present & ~ok, lambda p: f"{col.name}: {_shown(col, s.iloc[p])} is not a date in format "
-                                         f"{mapping.date_format}")
+                                         f"{mapping.date_format}{_serial_hint(s.iloc[p])}")
         dates = parsed.dt.date
         return pd.Series([d if good else None for d, good in zip(dates, ok, strict=True)], dtype=object)
     if col.type == "boolean":
@@ -136,6 +145,34 @@ def _parse(s: pd.Series, col: canonical.Column, mapping: DatasetMapping, decimal
         out.add(bad, lambda p: f"{col.name}: {inert(s.iloc[p])} is not one of the configured yes/no values")
         return pd.Series(values, dtype="boolean")
     raise AssertionError(f"unhandled column type {col.type}")
+
+
+def _serial_hint(text: str) -> str:
+    if _EXCEL_SERIAL.match(text):
+        return " (looks like an Excel serial day number: format the column as a date in the export)"
+    return ""
+
+
+def _header_rows(frame: pd.DataFrame, mapping: DatasetMapping) -> np.ndarray:
+    """Rows whose every mapped column holds its own column name: a header repeated inside the data."""
+    n = len(frame)
+    names = list(dict.fromkeys(mapping.columns.values()))
+    if not names or not n:
+        return np.zeros(n, dtype=bool)
+    hit = np.ones(n, dtype=bool)
+    for name in names:
+        want = name.strip().casefold()
+        hit &= np.array([v is not None and v.casefold() == want for v in _texts(frame[name])], dtype=bool)
+    return hit
+
+
+def _too_long(s: pd.Series, col: canonical.Column, out: _Collector) -> pd.Series:
+    lengths = np.array([len(t) if t is not None else 0 for t in s])
+    long_ = lengths > MAX_VALUE_CHARS
+    if not long_.any():
+        return s
+    out.add(long_, lambda p: f"{col.name}: value is {lengths[p]} characters long (at most {MAX_VALUE_CHARS})")
+    return s.where(~long_, None)
 
 
 def _persoon_ids(bsn: pd.Series, key: bytes, out: _Collector) -> pd.Series:
@@ -160,9 +197,24 @@ def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key
                             f"mapped column(s) missing from the delivery: {', '.join(map(repr, missing))}; "
                             f"columns present: {', '.join(map(repr, [c for c in frame.columns if c != ROW_COLUMN]))}",
                             column=missing[0])
+    if mapping.strict_columns:
+        known = set(mapping.columns.values()) | set(mapping.ignore_columns) | {ROW_COLUMN}
+        if mapping.watermark_column:
+            known.add(mapping.watermark_column)
+        extra = [c for c in frame.columns if c not in known]
+        if extra:
+            raise DeliveryError(partner.partner_id, dataset, source,
+                                f"unexpected column(s) in the delivery: {', '.join(map(repr, extra))}; map them "
+                                f"in {where}.columns, list them in {where}.ignore_columns, or remove them from "
+                                f"the export (strict_columns is on)", column=extra[0])
     frame = frame.reset_index(drop=True)
     n = len(frame)
     out = _Collector(n)
+    header_rows = _header_rows(frame, mapping)
+    if header_rows.any():
+        frame = frame.copy()
+        for name in set(mapping.columns.values()):
+            frame.loc[header_rows, name] = None
     decimal = partner.connector.decimal if isinstance(partner.connector, FileConnector) else "."
     result: dict[str, pd.Series] = {}
     for col in ds.columns:
@@ -171,6 +223,7 @@ def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key
         s = _source_series(frame, mapping, col.name, n)
         if s is None:
             continue
+        s = _too_long(s, col, out)
         if col.type == "list":  # split on the partner's separator first, so code tables see single codes
             s = _parse(s, col, mapping, decimal, out)
         if col.name in mapping.values:
@@ -189,6 +242,9 @@ def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key
             continue
         parsed = _parse(s, col, mapping, decimal, out)
         if col.name == "geboortedatum":
+            today = dt.date.today()
+            out.add(np.array([d is not None and d > today for d in parsed], dtype=bool),
+                    lambda p: "geboortedatum: (value masked) is in the future")
             result["geboortejaar"] = pd.Series([d.year if d is not None else None for d in parsed], dtype="Int64")
             continue
         result[col.name] = parsed
@@ -201,6 +257,8 @@ def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key
             columns[col.name] = pd.Series([None] * n, dtype=_empty_dtype(col.type))
     typed = pd.DataFrame(columns)
     typed["bron_rij"] = frame[ROW_COLUMN].astype("int64").to_numpy()
+    for pos in np.flatnonzero(header_rows):
+        out.reasons[int(pos)] = [HEADER_REPEATED]
     return Mapped(typed, out.reasons)
 
 

@@ -108,6 +108,12 @@ class DatasetMapping(_Strict):
     watermark_column: str | None = Field(
         None, description="Incremental extraction: the partner column (sql) holding the last change time.")
     incremental: bool = Field(False, description="rest: ask only for rows changed since the last watermark.")
+    strict_columns: bool = Field(
+        False, description="Reject a delivery with a column that is neither mapped (columns), the "
+                           "watermark_column nor listed in ignore_columns. Off by default: partner exports often "
+                           "carry name/address columns that are deliberately left unmapped (and dropped).")
+    ignore_columns: tuple[str, ...] = Field(
+        (), description="Partner columns known to be unmapped (names, addresses); allowed under strict_columns.")
 
     @field_validator("source")
     @classmethod

@@ -11,14 +11,20 @@ import codecs
 import csv
 import datetime as dt
 import io
+import logging
 from pathlib import Path
 from typing import Any
 
 from regiowerk.connectors.base import DeliveryContext, Extraction, make_frame, sha256_bytes, to_text
 from regiowerk.registry import DatasetMapping, FileConnector, Partner
 
+log = logging.getLogger(__name__)
+
 # Delimiters we look for when a CSV header comes out as one single column.
 _LIKELY_DELIMITERS = (";", ",", "\t", "|")
+# Python's csv module refuses fields over 128 KiB by default; a delivery with one huge field must not crash the
+# run (the mapping step quarantines over-long values). 2**31 - 1 is the largest limit every platform accepts.
+_CSV_FIELD_SIZE_LIMIT = 2**31 - 1
 
 
 def extract_file(partner: Partner, dataset: str, drop_dir: Path | None = None) -> Extraction:
@@ -31,6 +37,15 @@ def extract_file(partner: Partner, dataset: str, drop_dir: Path | None = None) -
         drop_dir = paths().drop
     folder = Path(drop_dir) / partner.delivery_folder()
     path = _newest_file(DeliveryContext(partner.partner_id, dataset, str(folder / mapping.source)), folder, mapping)
+    return read_delivery_file(partner, dataset, path)
+
+
+def read_delivery_file(partner: Partner, dataset: str, path: Path) -> Extraction:
+    """Read one given file exactly as a delivery of ``dataset`` (used by the drop-zone extract and by
+    ``regiowerk check``, so a partner's self-check follows the same code path as the pipeline)."""
+    connector = partner.connector
+    assert isinstance(connector, FileConnector)
+    path = Path(path)
     ctx = DeliveryContext(partner.partner_id, dataset, str(path))
     try:
         data = path.read_bytes()
@@ -38,11 +53,13 @@ def extract_file(partner: Partner, dataset: str, drop_dir: Path | None = None) -
         raise ctx.error(f"cannot read the file: {e.strerror}") from None
     if not data.strip() or data.strip() == codecs.BOM_UTF8:
         raise ctx.error("the file is empty")
+    truncated = False
     if connector.format == "xlsx":
         columns, rows = _read_xlsx(ctx, data, connector.sheet)
     else:
         columns, rows = _read_csv(ctx, data, connector)
-    frame = _frame(ctx, columns, rows)
+        truncated = not data.rstrip(b"\x00").endswith((b"\n", b"\r"))
+    frame = _frame(ctx, columns, rows, truncated=truncated)
     return Extraction(partner.partner_id, dataset, frame, str(path), sha256_bytes(data), None)
 
 
@@ -55,8 +72,21 @@ def _newest_file(ctx: DeliveryContext, folder: Path, mapping: DatasetMapping) ->
     return matches[-1]
 
 
-def _frame(ctx: DeliveryContext, header: list[Any], rows: list[tuple[int, list[Any]]]):
-    """Header + numbered rows -> contract frame. Drops fully empty rows and empty trailing header cells."""
+def _column_letter(position: int) -> str:
+    letters = ""
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _frame(ctx: DeliveryContext, header: list[Any], rows: list[tuple[int, list[Any]]], *, truncated: bool = False):
+    """Header + numbered rows -> contract frame. Drops fully empty rows and empty trailing header cells.
+
+    Rows with fewer values than the header are padded with None (some exporters leave out trailing empty
+    fields), except a short *last* row of a file that does not end with a line break (``truncated``): that file
+    was cut off, and the whole delivery is rejected.
+    """
     names = [to_text(h) for h in header]
     names = [n.strip() if n else n for n in names]
     while names and names[-1] is None:
@@ -65,7 +95,11 @@ def _frame(ctx: DeliveryContext, header: list[Any], rows: list[tuple[int, list[A
         raise ctx.error("the first row (the header) is empty")
     for position, name in enumerate(names, start=1):
         if name is None:
-            raise ctx.error(f"header cell {position} is empty; every column needs a name")
+            left = next((n for n in reversed(names[: position - 1]) if n), None)
+            after = f", right of column {left!r}" if left else ""
+            raise ctx.error(f"header cell {position} (spreadsheet column {_column_letter(position)}{after}) is "
+                            f"empty; every column needs its own name (merged header cells? unmerge them)",
+                            column=left or _column_letter(position))
     width = len(names)
     kept: list[tuple[int, list[Any]]] = []
     for number, row in rows:
@@ -76,6 +110,11 @@ def _frame(ctx: DeliveryContext, header: list[Any], rows: list[tuple[int, list[A
             raise ctx.error(f"row {number} has {len(values)} values but the header only {width} columns; "
                             f"check the delimiter and quoting of that row")
         kept.append((number, values))
+    if kept and truncated and len(kept[-1][1]) < width and kept[-1][0] == rows[-1][0]:
+        number, values = kept[-1]
+        raise ctx.error(f"the last row (row {number}) has {len(values)} of {width} values and the file does not "
+                        f"end with a line break: the file seems truncated (an interrupted upload?); deliver the "
+                        f"complete file again", column=names[len(values)] if len(values) < width else None)
     if not kept:
         raise ctx.error("the file holds only a header and no data rows")
     return make_frame(ctx, names, (v for _, v in kept), (n for n, _ in kept))
@@ -99,6 +138,12 @@ def _decode(ctx: DeliveryContext, data: bytes, encoding: str) -> str:
 
 def _read_csv(ctx: DeliveryContext, data: bytes, connector: FileConnector):
     text = _decode(ctx, data, connector.encoding)
+    if "\x00" in text:
+        # NUL bytes (a broken export or a binary paste) carry no meaning in a text export: strip them.
+        log.warning("%s: stripped %d NUL byte(s)", ctx.source, text.count("\x00"))
+        text = text.replace("\x00", "")
+    if csv.field_size_limit() < _CSV_FIELD_SIZE_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_SIZE_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=connector.delimiter,
                         quotechar=connector.quotechar, strict=True)
     records: list[tuple[int, list[Any]]] = []

@@ -26,7 +26,7 @@ import requests
 
 from regiowerk.connectors.base import DeliveryContext, Extraction, make_frame, sha256_json
 from regiowerk.errors import ConfigurationError
-from regiowerk.registry import Partner, RestConnector
+from regiowerk.registry import DatasetMapping, Partner, RestConnector
 from regiowerk.secret_store import ConnectionInfo, get_connection
 from regiowerk.watermarks import WatermarkStore
 
@@ -230,7 +230,13 @@ def extract_rest(partner: Partner, dataset: str, watermarks: WatermarkStore | No
     finally:
         client.close()
     log.info("%s: %d records from %s", partner.partner_id, len(records), url)
+    frame = records_frame(ctx, mapping, records)
+    return Extraction(partner.partner_id, dataset, frame, url, sha256_json(records),
+                      started if incremental else None)
 
+
+def records_frame(ctx: DeliveryContext, mapping: DatasetMapping, records: list[Any]):
+    """The contract frame of a list of JSON records (record index, 1-based, as ``_bron_rij``)."""
     columns: dict[str, None] = {}
     for index, record in enumerate(records, start=1):
         if not isinstance(record, dict):
@@ -239,10 +245,37 @@ def extract_rest(partner: Partner, dataset: str, watermarks: WatermarkStore | No
     if not records:
         # No (changed) records: an empty frame that still has the columns the mapping reads.
         columns = dict.fromkeys(mapping.columns.values())
-    frame = make_frame(ctx, list(columns), ([r.get(c) for c in columns] for r in records),
-                       range(1, len(records) + 1))
-    return Extraction(partner.partner_id, dataset, frame, url, sha256_json(records),
-                      started if incremental else None)
+    return make_frame(ctx, list(columns), ([r.get(c) for c in columns] for r in records),
+                      range(1, len(records) + 1))
+
+
+def read_records_file(partner: Partner, dataset: str, path) -> Extraction:
+    """A saved API answer (a JSON list of records, or one page object holding them under the results key) read
+    as a delivery of ``dataset``: what ``regiowerk check`` uses for REST partners."""
+    import json
+    from pathlib import Path
+
+    connector = partner.connector
+    assert isinstance(connector, RestConnector)
+    path = Path(path)
+    ctx = DeliveryContext(partner.partner_id, dataset, str(path))
+    try:
+        data = path.read_bytes()
+        body = json.loads(data.decode("utf-8-sig"))
+    except OSError as e:
+        raise ctx.error(f"cannot read the file: {e.strerror}") from None
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ctx.error(f"not a JSON file: {e}") from None
+    if isinstance(body, dict):
+        key = connector.pagination.results_key
+        if key not in body:
+            raise ctx.error(f"the JSON object has no {key!r} key (keys: {', '.join(sorted(body))}); "
+                            f"check connector.pagination.results_key")
+        body = body[key]
+    if not isinstance(body, list):
+        raise ctx.error(f"expected a list of records, got {type(body).__name__}")
+    return Extraction(partner.partner_id, dataset, records_frame(ctx, partner.datasets[dataset], body), str(path),
+                      sha256_json(body), None)
 
 
 def _check_transient(response: requests.Response) -> requests.Response:
