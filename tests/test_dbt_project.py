@@ -37,7 +37,7 @@ def pid(name: str) -> str:
 
 P = {name: pid(name) for name in (
     "werkfit", "dertien_uur", "tien_uur", "geen_instrument", "ontheffing", "gemeente_en_mbo", "alleen_uwv",
-    "gemeente_en_uwv", "zrm_cap", "delft_uitstroom", "alleen_mbo")}
+    "gemeente_en_uwv", "zrm_cap", "delft_uitstroom", "alleen_mbo", "verhuisd")}
 
 PARTNERS = [
     ("gemeente_den_haag", "gemeente", REGIO, DEN_HAAG, "Gemeente Den Haag"),
@@ -64,9 +64,9 @@ WERKZOEKENDEN = [
     wz(GEM, D_FEB, "werkfit", "2026-02-28", uren_beschikbaar_per_week=8, participatieladder=6,
        instrument_datum="2026-02-01"),
     wz(GEM, D_MAR, "werkfit", "2026-03-31", uren_beschikbaar_per_week=20, participatieladder=6,
-       instrument_datum="2026-03-01", rijbewijzen="B, AM"),
+       instrument_datum="2026-03-01", rijbewijzen="B, AM", beroepswensen="5321,9112"),
     wz(GEM, D_MAR, "dertien_uur", "2026-03-31", uren_beschikbaar_per_week=13, participatieladder=5,
-       taalniveau_nl="A2", instrument_datum="2026-03-01"),
+       taalniveau_nl="A2", instrument_datum="2026-03-01", beroepswensen="5322"),
     wz(GEM, D_MAR, "tien_uur", "2026-03-31", uren_beschikbaar_per_week=10, participatieladder=6,
        instrument_datum="2026-03-01"),
     wz(GEM, D_MAR, "geen_instrument", "2026-03-31", uren_beschikbaar_per_week=20),
@@ -93,6 +93,11 @@ WERKZOEKENDEN = [
     wz("gemeente_delft", "delft-2026-03", "delft_uitstroom", "2026-03-31", gemeente_code=DELFT,
        regeling_start="2026-02-10", status="uitgestroomd", uitstroom_datum="2026-03-20", uitstroom_reden="werk",
        uren_beschikbaar_per_week=36, participatieladder=6),
+    # moved from Den Haag to Delft (same region): Den Haag reports the uitstroom, Delft the new regeling
+    wz(GEM, D_FEB, "verhuisd", "2026-02-28", status="uitgestroomd", uitstroom_datum="2026-02-20",
+       uitstroom_reden="verhuizing", uren_beschikbaar_per_week=20, participatieladder=6),
+    wz("gemeente_delft", "delft-2026-03", "verhuisd", "2026-03-31", gemeente_code=DELFT, postcode4="2611",
+       regeling_start="2026-03-01", uren_beschikbaar_per_week=20, participatieladder=6),
 ]
 
 INSCHRIJVINGEN = [
@@ -133,6 +138,30 @@ VACATURES = [
 ]
 
 
+def quar(partner, dataset, delivery, rij, redenen, at, status="open"):
+    return dict(partner_id=partner, dataset=dataset, delivery_id=delivery, bron_rij=rij, redenen=redenen,
+                waarden="{}", quarantined_at=at, status=status)
+
+
+def _unmapped(kolom, code, partner, dataset):
+    return (f"{kolom}: local code '{code}' has no mapping "
+            f"(partners/{partner}.yml datasets.{dataset}.values.{kolom})")
+
+
+QUARANTINE = [
+    quar("gemeente_delft", "werkzoekenden", "delft-2026-02", 4,
+         _unmapped("regeling", "99", "gemeente_delft", "werkzoekenden") + "; regeling: missing (required)",
+         "2026-02-28 06:00:00"),
+    quar("gemeente_delft", "werkzoekenden", "delft-2026-03", 9,
+         _unmapped("regeling", "99", "gemeente_delft", "werkzoekenden") + "; regeling: missing (required)",
+         "2026-03-31 06:00:00"),
+    quar(UWV, "vacatures", "uwv-vac-03", 3, _unmapped("contractvorm", "ZZP", UWV, "vacatures"),
+         "2026-03-31 05:00:00"),
+    quar(GEM, "werkzoekenden", D_MAR, 12, "bsn: fails the elfproef (value masked); persoon_id: missing (required)",
+         "2026-03-31 06:00:00"),
+]
+
+
 def _insert(con, table, rows):
     for row in rows:
         cols = ", ".join(row)
@@ -154,6 +183,7 @@ def make_warehouse(path: Path) -> None:
         _insert(con, "raw.mbo_inschrijvingen", INSCHRIJVINGEN)
         _insert(con, "raw.mbo_diplomas", DIPLOMAS)
         _insert(con, "raw.vacatures", VACATURES)
+        _insert(con, "audit.quarantine", QUARANTINE)
     finally:
         con.close()
 
@@ -170,6 +200,9 @@ def run_dbt(args: list[str], tmp: Path, warehouse_path: Path | None) -> subproce
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+_DOCS: dict = {}
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dbt")
@@ -177,6 +210,9 @@ def built(tmp_path_factory):
     make_warehouse(path)
     result = run_dbt(["build"], tmp, path)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-4000:]
+    # dbt docs generate needs the warehouse (catalog); run it before the read-only connection is opened.
+    _DOCS["result"] = run_dbt(["docs", "generate"], tmp, path)
+    _DOCS["target"] = tmp / "target"
     import duckdb
 
     con = duckdb.connect(str(path), read_only=True)
@@ -276,9 +312,75 @@ def test_kpi_regio_maand(built):
     feb = by[("2026-02-01", "participatiewet")]
     assert feb["aantal_werkzoekenden"] == 1 and feb["instroom"] == 1
     mar = by[("2026-03-01", "participatiewet")]
-    assert mar["uitstroom"] == 1 and mar["uitstroom_naar_werk"] == 1 and mar["aantal_werkzoekenden"] == 0
+    assert mar["uitstroom"] == 1 and mar["uitstroom_naar_werk"] == 1
+    assert mar["aantal_werkzoekenden"] == 1 and mar["instroom"] == 1  # verhuisd, new in Delft
     dh = _rows(built, "select * from marts.kpi_regio_maand where gemeente_code = ? and maand = date '2026-03-01'"
                       " and doelgroep = 'participatiewet'", DEN_HAAG)[0]
     assert dh["werkfit_definitie_versie"] == "2026.1"
     assert dh["aantal_werkfit"] == 2  # werkfit + dertien_uur
     assert dh["open_vacatures"] == 2 and dh["open_vacature_plekken"] == 5
+    # the mover left Den Haag in February (uitstroom, reason verhuizing: not naar werk)
+    dh_feb = _rows(built, "select * from marts.kpi_regio_maand where gemeente_code = ? and maand = date '2026-02-01'"
+                          " and doelgroep = 'participatiewet'", DEN_HAAG)[0]
+    assert dh_feb["uitstroom"] == 1 and dh_feb["uitstroom_naar_werk"] == 0
+    for r in _rows(built, "select * from marts.kpi_regio_maand"):
+        assert r["regio_code"] and r["gemeente_code"] and r["maand"] and r["doelgroep"]
+
+
+def test_dim_kandidaat_verhuisd_binnen_regio(built):
+    k = kandidaat(built, "verhuisd")  # exactly one row in the region
+    assert k["gemeente_code"] == DELFT and k["postcode4"] == "2611"
+    assert k["werkzoekende_status"] == "actief" and k["bronnen"] == "gemeente_delft,gemeente_den_haag"
+
+
+def test_kpi_vacatures_isco_maand(built):
+    rows = {(r["gemeente_code"], str(r["maand"]), r["isco_hoofdgroep"]): r
+            for r in _rows(built, "select * from marts.kpi_vacatures_isco_maand")}
+    zorg = rows[(DEN_HAAG, "2026-03-01", "5")]
+    assert zorg["open_vacatures"] == 1 and zorg["open_vacature_plekken"] == 2
+    assert zorg["aantal_werkfit_kandidaten"] == 2 and zorg["spanning"] == 0.5  # werkfit + dertien_uur (2026.1)
+    assert zorg["werkfit_definitie_versie"] == "2026.1"
+    assert rows[(DEN_HAAG, "2026-03-01", "8")]["open_vacatures"] == 1
+    assert rows[(DEN_HAAG, "2026-03-01", "8")]["spanning"] is None  # no candidates
+    schoon = rows[(DEN_HAAG, "2026-03-01", "9")]
+    assert schoon["open_vacatures"] == 0 and schoon["aantal_werkfit_kandidaten"] == 1 and schoon["spanning"] == 0
+    assert rows[(DELFT, "2026-02-01", "9")]["open_vacatures"] == 1  # V2 closed 2026-02-10
+    assert (DELFT, "2026-03-01", "9") not in rows
+
+
+def test_snapshot_kandidaat_status(built):
+    rows = _rows(built, "select * from snapshots.snap_kandidaat_status")
+    assert len(rows) == len(P) and all(r["dbt_valid_to"] is None for r in rows)
+    by = {r["persoon_id"]: r for r in rows}
+    assert by[P["dertien_uur"]]["werkfit_status"] == "werkfit"  # adopted version 2026.1
+    assert by[P["dertien_uur"]]["werkfit_definitie_versie"] == "2026.1"
+    assert by[P["verhuisd"]]["gemeente_code"] == DELFT
+    trend = _rows(built, "select maand, sum(aantal_werkzoekenden) as n from marts.kpi_werkfit_status_maand"
+                         " where gemeente_code = ? and doelgroep = 'participatiewet' and werkfit_status = 'werkfit'"
+                         " group by maand", DEN_HAAG)
+    assert len(trend) == 1 and trend[0]["n"] == 2  # one snapshot month so far: werkfit + dertien_uur
+
+
+def test_onbekende_codes(built):
+    rows = {(r["partner_id"], r["kolom"], r["lokale_code"]): r
+            for r in _rows(built, "select * from kwaliteit.onbekende_codes")}
+    assert set(rows) == {("gemeente_delft", "regeling", "99"), (UWV, "contractvorm", "ZZP")}
+    delft = rows[("gemeente_delft", "regeling", "99")]
+    assert delft["dataset"] == "werkzoekenden" and delft["aantal_rijen"] == 2 and delft["aantal_leveringen"] == 2
+    assert str(delft["eerste_gezien"]) == "2026-02-28 06:00:00"
+    assert delft["mapping_pad"] == "partners/gemeente_delft.yml datasets.werkzoekenden.values.regeling"
+
+
+def test_docs_generate(built):
+    import json
+
+    result = _DOCS["result"]
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    catalog = json.loads((_DOCS["target"] / "catalog.json").read_text())
+    manifest = json.loads((_DOCS["target"] / "manifest.json").read_text())
+    assert "model.regiowerk.onbekende_codes" in catalog["nodes"]
+    assert "snapshot.regiowerk.snap_kandidaat_status" in catalog["nodes"]
+    node = manifest["nodes"]["model.regiowerk.onbekende_codes"]
+    assert node["schema"] == "kwaliteit" and node["config"]["meta"]["bi_leesbaar"] is False
+    assert manifest["nodes"]["snapshot.regiowerk.snap_kandidaat_status"]["schema"] == "snapshots"
+    assert (_DOCS["target"] / "index.html").exists()

@@ -61,3 +61,17 @@
     case when {{ column }} = floor({{ column }}) then cast(cast({{ column }} as bigint) as varchar)
          else cast({{ column }} as varchar) end
 {%- endmacro %}
+
+{#- The adopted werkfit version as a one-row, one-column query (definitie_versie): the vastgesteld version
+    with the latest geldig_vanaf (then the highest version string). Used by every model that reports one
+    status per person (kpi_regio_maand, int_kandidaat_status, kpi_vacatures_isco_maand). -#}
+{% macro vastgestelde_werkfit_versie() -%}
+    select definitie_versie
+    from (
+        select definitie_versie,
+               row_number() over (order by geldig_vanaf desc, definitie_versie desc) as rij_nr
+        from {{ ref('werkfit_definitie') }}
+        where status = 'vastgesteld'
+    ) as vastgesteld
+    where rij_nr = 1
+{%- endmacro %}

@@ -55,3 +55,34 @@
 {% macro duckdb__list_length(column) -%}
     coalesce(len({{ split_list(column) }}), 0)
 {%- endmacro %}
+
+
+{#- Split a text column on a (multi-character) separator into an array/list, e.g. audit.quarantine.redenen
+    on '; '. Use with unnest() in the select list (works on DuckDB and PostgreSQL). -#}
+{% macro split_text(column, separator) -%}
+    {{ return(adapter.dispatch('split_text', 'regiowerk')(column, separator)) }}
+{%- endmacro %}
+
+{% macro default__split_text(column, separator) -%}
+    string_to_array({{ column }}, '{{ separator }}')
+{%- endmacro %}
+
+{% macro duckdb__split_text(column, separator) -%}
+    string_split({{ column }}, '{{ separator }}')
+{%- endmacro %}
+
+
+{#- Capture group `groep` (1-based) of a POSIX/RE2-compatible regular expression `patroon` (a plain string,
+    not yet quoted) in `column`; NULL when the expression does not match (an empty group stays ''). -#}
+{% macro regex_groep(column, patroon, groep) -%}
+    {{ return(adapter.dispatch('regex_groep', 'regiowerk')(column, patroon, groep)) }}
+{%- endmacro %}
+
+{% macro default__regex_groep(column, patroon, groep) -%}
+    (regexp_match({{ column }}, '{{ patroon | replace("'", "''") }}'))[{{ groep }}]
+{%- endmacro %}
+
+{% macro duckdb__regex_groep(column, patroon, groep) -%}
+    case when regexp_matches({{ column }}, '{{ patroon | replace("'", "''") }}')
+         then regexp_extract({{ column }}, '{{ patroon | replace("'", "''") }}', {{ groep }}) end
+{%- endmacro %}

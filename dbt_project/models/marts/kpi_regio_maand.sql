@@ -82,14 +82,7 @@ uitstroom as (
 ),
 
 vastgestelde_versie as (
-    select definitie_versie
-    from (
-        select definitie_versie,
-               row_number() over (order by geldig_vanaf desc, definitie_versie desc) as rij_nr
-        from {{ ref('werkfit_definitie') }}
-        where status = 'vastgesteld'
-    ) as v
-    where rij_nr = 1
+    {{ vastgestelde_werkfit_versie() }}
 ),
 
 werkfit as (
