@@ -197,6 +197,40 @@ def load(delivery: dict, *, partner: Partner | None = None, con=None) -> dict:
     if len(frame) != d.rows_received:
         raise DeliveryError(d.partner_id, d.dataset, d.source,
                             f"landing file has {len(frame)} rows, {d.rows_received} were received")
+    if _use_postgres(con):
+        d.status = _load_postgres(con, d, frame)
+    else:
+        d.status = _load_duckdb(con, d, frame)
+    if d.watermark:
+        WatermarkStore(paths().state).set(d.partner_id, d.dataset, d.watermark)
+    d.seconds["load"] = round(time.perf_counter() - started, 3)
+    log.info("%s %s: %s loaded, %s quarantined", d.delivery_id, d.status, d.rows_loaded, d.rows_quarantined)
+    return d.to_xcom()
+
+
+def _use_postgres(con) -> bool:
+    """PostgreSQL when given a psycopg2 connection, or when none is given and REGIOWERK_WAREHOUSE_URL is a
+    postgresql:// URL; the embedded DuckDB warehouse otherwise."""
+    from regiowerk import pg
+
+    return pg.is_pg_connection(con) or (con is None and pg.is_postgres_url(pg.warehouse_url()))
+
+
+def _load_postgres(con, d: Delivery, frame: pd.DataFrame) -> str:
+    from regiowerk import pg
+
+    own = con is None
+    con = con or pg.connect()
+    try:
+        pg.ensure_schema(con)
+        pg.refresh_partners(con, load_registry().values())
+        return _load_transaction(con, d, frame)
+    finally:
+        if own:
+            con.close()
+
+
+def _load_duckdb(con, d: Delivery, frame: pd.DataFrame) -> str:
     own = con is None
     con = con or warehouse.connect()
     try:
@@ -205,24 +239,24 @@ def load(delivery: dict, *, partner: Partner | None = None, con=None) -> dict:
         already = con.execute("SELECT status FROM audit.deliveries WHERE delivery_id = ?",
                               [d.delivery_id]).fetchone()
         if already and already[0] == "loaded":
-            d.status = "already_loaded"
             counts = con.execute("SELECT rows_loaded, rows_quarantined FROM audit.deliveries WHERE delivery_id = ?",
                                  [d.delivery_id]).fetchone()
             d.rows_loaded, d.rows_quarantined = int(counts[0]), int(counts[1])
-        else:
-            _load_transaction(con, d, frame)
-            d.status = "loaded"
+            return "already_loaded"
+        _load_transaction(con, d, frame)
+        return "loaded"
     finally:
         if own:
             con.close()
-    if d.watermark:
-        WatermarkStore(paths().state).set(d.partner_id, d.dataset, d.watermark)
-    d.seconds["load"] = round(time.perf_counter() - started, 3)
-    log.info("%s %s: %s loaded, %s quarantined", d.delivery_id, d.status, d.rows_loaded, d.rows_quarantined)
-    return d.to_xcom()
 
 
-def _load_transaction(con, d: Delivery, frame: pd.DataFrame) -> None:
+def _load_transaction(con, d: Delivery, frame: pd.DataFrame) -> str | None:
+    """One delivery in one transaction. A psycopg2 connection goes through regiowerk.pg (COPY; returns 'loaded'
+    or 'already_loaded'); a DuckDB connection is loaded as before (returns None)."""
+    from regiowerk import pg
+
+    if pg.is_pg_connection(con):
+        return pg.load_delivery(con, d, frame)
     ds = canonical.dataset(d.dataset)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     bad = frame[REASONS].map(lambda r: isinstance(r, str) and r != "").astype(bool)
