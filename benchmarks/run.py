@@ -1,0 +1,524 @@
+"""Benchmark: regiowerk's full pipeline against the bulk-load floor and a naive pandas peer, on the same files.
+
+    uv run python benchmarks/run.py --scale region
+    uv run python benchmarks/run.py --scales tiny,region          # one point per scale, writes RESULTS.md + PNG
+
+Per scale the synthetic sources of :mod:`regiowerk.demo.national` are generated once, then three approaches run,
+each in its own child process (its peak RSS = max(ru_maxrss of itself, of its children such as dbt)):
+
+(a) floor    -- DuckDB bulk ingest of every delivered file into a table, no checks: ``read_csv`` (CSV, cp1252
+                read as latin-1), XLSX via pandas/openpyxl -> Arrow, UWV JSON files -> Arrow (read from disk,
+                no HTTP), SQLite via pandas -> Arrow;
+(b) pipeline -- regiowerk.pipeline.extract / pseudonymise / validate / load for every partner and dataset (the
+                functions the Airflow DAG tasks call; UWV over HTTP from one local UwvApiServer per region,
+                MBO through the SQL connector), then ``dbt build``. Stage times are the ``seconds`` each stage
+                returns, summed over deliveries; validate is the Great Expectations stage;
+(c) naive    -- pandas read per file, row-wise Python checks with ``iterrows`` (elfproef, gemeente code, dates,
+                required values), ``DataFrame.to_sql`` into SQLite through SQLAlchemy, on a SAMPLE of the rows
+                (default 5 %) and scaled up linearly to all rows.
+
+The last line of the output is ``ratio_pipeline_to_floor=<x> ratio_naive_to_floor=<y> seconds_pipeline=<s>
+peak_rss_mb=<m>`` for the largest scale run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULT_PREFIX = "BENCH_RESULT "
+TARGET_RATIO, TARGET_SECONDS, TARGET_RSS_MB, TARGET_GX_SHARE = 3.0, 600.0, 4096.0, 1 / 3
+
+
+def _peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, kids) / 1024, 1)  # Linux: KiB
+
+
+def _emit(result: dict) -> None:
+    result["peak_rss_mb"] = _peak_rss_mb()
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+def _partners(src):
+    from regiowerk.registry import load_registry
+
+    return load_registry(Path(src.partners_dir))
+
+
+def _read_source(src, partner, dataset: str):
+    """One delivery as a pandas DataFrame of the partner's own columns (text where the source is text)."""
+    import pandas as pd
+
+    pid = partner.partner_id
+    if pid in src.gemeente_files:
+        path = src.gemeente_files[pid]
+        c = partner.connector
+        if c.format == "xlsx":
+            return pd.read_excel(path, sheet_name=c.sheet, dtype=object)
+        enc = "utf-8-sig" if c.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else c.encoding
+        return pd.read_csv(path, sep=c.delimiter, encoding=enc, dtype=str, keep_default_na=False)
+    if pid in src.uwv_files:
+        with open(src.uwv_files[pid], encoding="utf-8") as f:
+            return pd.DataFrame(json.load(f)[partner.datasets[dataset].source])
+    import sqlite3
+
+    con = sqlite3.connect(src.sis_dbs[pid])
+    try:
+        return pd.read_sql_query(f"SELECT * FROM {partner.datasets[dataset].source}", con)
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------------------------------- (a) floor
+def child_floor(src, workdir: Path) -> None:
+    import duckdb
+    import pyarrow as pa
+
+    import pandas  # noqa: F401 (imported before the clock, like duckdb and pyarrow)
+
+    db = workdir / "floor.duckdb"
+    db.unlink(missing_ok=True)
+    partners = _partners(src)
+    started = time.perf_counter()
+    con = duckdb.connect(str(db))
+    rows = 0
+    for pid, dataset in src.deliveries():
+        p = partners[pid]
+        table = f"{pid}__{dataset}"
+        if pid in src.gemeente_files and p.connector.format == "csv":
+            enc = "latin-1" if p.connector.encoding.lower() == "cp1252" else "utf-8"
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv(?, delim=?, header=true, all_varchar=true, "
+                        f"encoding='{enc}')", [src.gemeente_files[pid], p.connector.delimiter])
+        elif pid in src.gemeente_files or pid in src.sis_dbs:
+            frame = _read_source(src, p, dataset)
+            arrow = pa.Table.from_pandas(frame.astype(str), preserve_index=False)  # noqa: F841 (DuckDB scan)
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM arrow")
+        else:
+            with open(src.uwv_files[pid], encoding="utf-8") as f:
+                records = json.load(f)[p.datasets[dataset].source]
+            arrow = pa.Table.from_pylist(records)  # noqa: F841 (DuckDB scan)
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM arrow")
+        rows += con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    con.close()
+    _emit({"approach": "floor", "seconds": round(time.perf_counter() - started, 2), "rows": rows})
+
+
+# --------------------------------------------------------------------------------------------------- (b) pipeline
+def child_pipeline(src, workdir: Path, skip_dbt: bool) -> None:
+    servers, env = src.serve()
+    os.environ.update(env)
+    from regiowerk import pipeline, warehouse
+    from regiowerk.dbt_runner import run_dbt
+
+    partners = _partners(src)
+    stages = {"extract": 0.0, "pseudonymise": 0.0, "validate": 0.0, "load": 0.0}
+    started = time.perf_counter()
+    try:
+        for pid, dataset in src.deliveries():
+            p = partners[pid]
+            d = pipeline.extract(pid, dataset, partner=p)
+            d = pipeline.pseudonymise(d, partner=p)
+            d = pipeline.validate(d, partner=p)
+            d = pipeline.load(d, partner=p)
+            for k, v in d["seconds"].items():
+                stages[k] += v
+    finally:
+        for s in servers:
+            s.stop()
+    deliveries_seconds = time.perf_counter() - started
+    dbt_seconds = 0.0
+    if not skip_dbt:
+        t = time.perf_counter()
+        run_dbt(["build", "--target-path", str(workdir / "dbt_target"), "--log-path", str(workdir / "dbt_logs")])
+        dbt_seconds = time.perf_counter() - t
+    con = warehouse.connect(read_only=True)
+    try:
+        received, loaded, quarantined, n = con.execute(
+            "SELECT sum(rows_received), sum(rows_loaded), sum(rows_quarantined), count(*) FROM audit.deliveries "
+            "WHERE status = 'loaded'").fetchone()
+    finally:
+        con.close()
+    _emit({"approach": "pipeline", "seconds": round(time.perf_counter() - started, 2),
+           "deliveries_seconds": round(deliveries_seconds, 2), "stages": {k: round(v, 2) for k, v in stages.items()},
+           "dbt_seconds": round(dbt_seconds, 2), "rows": int(received or 0), "rows_loaded": int(loaded or 0),
+           "rows_quarantined": int(quarantined or 0), "deliveries": int(n)})
+
+
+# --------------------------------------------------------------------------------------------------- (c) naive
+def _elfproef(value) -> bool:
+    s = str(value).strip()
+    if len(s) == 8:
+        s = "0" + s
+    if len(s) != 9 or not s.isdigit():
+        return False
+    total = sum(w * int(c) for w, c in zip(range(9, 1, -1), s[:8])) - int(s[8])
+    return total > 0 and total % 11 == 0
+
+
+def child_naive(src, workdir: Path, sample: float) -> None:
+    import math
+    from datetime import datetime
+
+    import sqlalchemy as sa
+
+    from regiowerk import canonical, reference
+
+    db = workdir / "naive.sqlite"
+    db.unlink(missing_ok=True)
+    engine = sa.create_engine(f"sqlite:///{db}")
+    partners = _partners(src)
+    gemeenten = set(reference.gemeenten())
+    started = time.perf_counter()
+    read_seconds = 0.0
+    sampled = total = bad = 0
+    for pid, dataset in src.deliveries():
+        p = partners[pid]
+        m = p.datasets[dataset]
+        ds = canonical.dataset(dataset)
+        t = time.perf_counter()
+        frame = _read_source(src, p, dataset)  # the whole file: measured as is, not scaled
+        read_seconds += time.perf_counter() - t
+        total += len(frame)
+        frame = frame.head(max(1, math.ceil(len(frame) * sample))).copy()
+        sampled += len(frame)
+        bsn_col, gm_col = m.columns.get("bsn"), m.columns.get("gemeente_code")
+        required = [m.columns[c.name] for c in ds.columns if c.required and c.name in m.columns]
+        dates = [m.columns[c.name] for c in ds.columns if c.type == "date" and c.name in m.columns]
+        fmt = m.date_format or "%Y-%m-%d"
+        ok = []
+        for _, row in frame.iterrows():
+            good = True
+            if bsn_col and not _elfproef(row[bsn_col]):
+                good = False
+            if gm_col and row[gm_col] not in gemeenten:
+                good = False
+            for col in required:
+                if row[col] is None or str(row[col]).strip() in ("", "nan", "None"):
+                    good = False
+            for col in dates:
+                v = row[col]
+                if v is None or str(v).strip() in ("", "nan", "None", "NaT"):
+                    continue
+                try:
+                    datetime.strptime(str(v)[:10], fmt if not hasattr(v, "year") else "%Y-%m-%d")
+                except ValueError:
+                    good = False
+            ok.append(good)
+        bad += len(ok) - sum(ok)
+        frame = frame.astype(str)
+        frame["_ok"] = ok
+        frame.to_sql(f"{pid}__{dataset}", engine, if_exists="replace", index=False)
+    engine.dispose()
+    seconds = time.perf_counter() - started
+    per_row = seconds - read_seconds  # checks + to_sql on the sample: scaled up linearly to all rows
+    _emit({"approach": "naive", "seconds": round(read_seconds + per_row * total / max(sampled, 1), 2),
+           "measured_seconds": round(seconds, 2), "read_seconds": round(read_seconds, 2),
+           "sample": sample, "rows": total, "rows_sampled": sampled, "rows_flagged_in_sample": bad})
+
+
+# --------------------------------------------------------------------------------------------------- parent
+def _run_child(approach: str, out: Path, workdir: Path, env: dict, extra: list[str]) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", approach, "--out", str(out),
+           "--workdir", str(workdir), *extra]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
+    if done.returncode != 0 or not lines:
+        sys.stderr.write(done.stdout[-3000:] + done.stderr[-6000:])
+        raise SystemExit(f"benchmark child {approach} failed (exit {done.returncode})")
+    return json.loads(lines[-1][len(RESULT_PREFIX):])
+
+
+def run_scale(scale: str, workdir: Path, single: bool, sample: float, skip_dbt: bool, seed: int) -> dict:
+    sys.path.insert(0, str(HERE.parent / "plugins"))
+    from regiowerk.demo.national import generate
+
+    env_or = (lambda name, default: Path(os.environ[name]) if single and os.environ.get(name) else default)
+    scale_dir = workdir / scale
+    scale_dir.mkdir(parents=True, exist_ok=True)
+    partners_dir = env_or("REGIOWERK_PARTNERS_DIR", scale_dir / "sources" / "partners")
+    drop_dir = env_or("REGIOWERK_DROP_DIR", scale_dir / "sources" / "drop")
+    data_dir = env_or("REGIOWERK_DATA_DIR", scale_dir / "data")
+    warehouse = env_or("REGIOWERK_WAREHOUSE", scale_dir / "warehouse.duckdb")
+    if warehouse.exists():
+        if not warehouse.is_relative_to(workdir):
+            raise SystemExit(f"{warehouse} exists: the benchmark needs a fresh warehouse (REGIOWERK_WAREHOUSE)")
+        warehouse.unlink()
+        Path(str(warehouse) + ".wal").unlink(missing_ok=True)
+    if data_dir.is_relative_to(workdir) and data_dir.exists():
+        import shutil
+
+        shutil.rmtree(data_dir)
+
+    print(f"[{scale}] generating sources ...", flush=True)
+    t = time.perf_counter()
+    src = generate(scale, scale_dir / "sources", seed=seed, partners_dir=partners_dir, drop_dir=drop_dir)
+    gen_seconds = time.perf_counter() - t
+    print(f"[{scale}] {src.total_rows} rows {src.rows} in {len(src.deliveries())} deliveries "
+          f"({len(src.gemeente_files)} gemeenten, {len(src.uwv_files)} UWV, {len(src.sis_dbs)} MBO), "
+          f"generated in {gen_seconds:.1f}s", flush=True)
+
+    env = dict(os.environ)
+    env.update({"REGIOWERK_PARTNERS_DIR": str(partners_dir), "REGIOWERK_DROP_DIR": str(drop_dir),
+                "REGIOWERK_DATA_DIR": str(data_dir), "REGIOWERK_WAREHOUSE": str(warehouse),
+                "GX_ANALYTICS_ENABLED": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+                "REGIOWERK_ENV": env.get("REGIOWERK_ENV", "development")})
+    for name in ("REGIOWERK_WAREHOUSE_URL", "REGIOWERK_DBT_TARGET"):  # always the DuckDB warehouse above
+        env.pop(name, None)
+    for r in src.regions:  # the demo key, set explicitly so no Airflow Variable lookup happens per delivery
+        env.setdefault(f"REGIOWERK_PSEUDONYM_KEY_{r}", "regiowerk-benchmark-key-not-for-production")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent / "plugins"), env.get("PYTHONPATH")]))
+    out = Path(src.out_dir)
+    result = {"scale": scale, "rows": src.total_rows, "rows_by_dataset": src.rows,
+              "deliveries": len(src.deliveries()), "generate_seconds": round(gen_seconds, 1)}
+    for approach, extra in (("floor", []), ("pipeline", ["--skip-dbt"] if skip_dbt else []),
+                            ("naive", ["--sample", str(sample)])):
+        print(f"[{scale}] running {approach} ...", flush=True)
+        result[approach] = _run_child(approach, out, scale_dir, env, extra)
+        r = result[approach]
+        print(f"[{scale}] {approach}: {r['seconds']:.2f}s, peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+    floor = max(result["floor"]["seconds"], 1e-3)
+    pl = result["pipeline"]
+    result["ratio_pipeline_to_floor"] = round(pl["seconds"] / floor, 2)
+    result["ratio_naive_to_floor"] = round(result["naive"]["seconds"] / floor, 2)
+    result["gx_share"] = round(pl["stages"]["validate"] / max(pl["seconds"], 1e-3), 3)
+    result["warehouse"] = str(warehouse)
+    return result
+
+
+def _print_summary(res: dict) -> None:
+    pl, fl, nv = res["pipeline"], res["floor"], res["naive"]
+    print(f"\n== scale {res['scale']}: {res['rows']} rows in {res['deliveries']} deliveries")
+    print(f"  floor    (DuckDB bulk ingest, no checks)        {fl['seconds']:>9.2f}s  peak RSS {fl['peak_rss_mb']:>7.0f} MB")
+    print(f"  pipeline (extract..load + dbt build)            {pl['seconds']:>9.2f}s  peak RSS {pl['peak_rss_mb']:>7.0f} MB"
+          f"  = {res['ratio_pipeline_to_floor']}x floor")
+    for k, v in pl["stages"].items():
+        print(f"      {k:<13} {v:>9.2f}s  ({v / max(pl['seconds'], 1e-3):.0%})")
+    print(f"      {'dbt build':<13} {pl['dbt_seconds']:>9.2f}s  ({pl['dbt_seconds'] / max(pl['seconds'], 1e-3):.0%})")
+    print(f"  Great Expectations (validate stage) share of pipeline time: {res['gx_share']:.1%}")
+    print(f"  rows received {pl['rows']}, loaded {pl['rows_loaded']}, quarantined {pl['rows_quarantined']}")
+    print(f"  naive    (pandas + iterrows + to_sql/SQLAlchemy) {nv['seconds']:>9.2f}s  peak RSS {nv['peak_rss_mb']:>7.0f} MB"
+          f"  = {res['ratio_naive_to_floor']}x floor  [measured {nv['measured_seconds']}s on a "
+          f"{nv['sample']:.0%} sample ({nv['rows_sampled']} rows): full-file reads {nv['read_seconds']}s as measured, "
+          f"checks + to_sql scaled up linearly to all rows]")
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines()
+                      if ln.startswith("MemTotal")))
+        mem = f", {kb / 1024 / 1024:.0f} GB RAM"
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def write_report(results: list[dict], report_dir: Path, command: str) -> None:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    try:
+        import matplotlib
+        import matplotlib.ticker
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        xs = [r["rows"] for r in results]
+        for key, label, style in (("floor", "floor: DuckDB bulk ingest", "o-"),
+                                  ("pipeline", "regiowerk pipeline + dbt build", "s-"),
+                                  ("naive", "naive: pandas iterrows + to_sql (5% sample, scaled)", "^--")):
+            ax.plot(xs, [r[key]["seconds"] for r in results], style, label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel("rows (all datasets)")
+        ax.set_ylabel("seconds (wall clock)")
+        ax.set_title("regiowerk benchmark: time against rows")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        for r in results:
+            ax.annotate(r["scale"], (r["rows"], r["pipeline"]["seconds"]), textcoords="offset points",
+                        xytext=(4, 6), fontsize=8)
+        fig.tight_layout()
+        fig.savefig(report_dir / "results.png", dpi=110)
+        plt.close(fig)
+        chart = "![time against rows](results.png)"
+    except ImportError:
+        chart = "(matplotlib not installed: no chart)"
+
+    lines = ["# Benchmark results", "",
+             f"Machine: {_machine()}. Other engineers' test runs shared the 2 cores during the run, so "
+             "absolute times are noisy; the ratios were measured in one run on the same files.", "",
+             f"Reproduce: `{command}`", "",
+             "Approaches (each in its own child process; peak RSS = max ru_maxrss of the child and its children):",
+             "",
+             "* **floor**: DuckDB bulk ingest of the delivered files into tables, no checks (CSV via `read_csv`, "
+             "XLSX via pandas/openpyxl -> Arrow, UWV JSON files read from disk -> Arrow, SQLite via pandas -> Arrow).",
+             "* **pipeline**: `regiowerk.pipeline.extract/pseudonymise/validate/load` per partner and dataset (the "
+             "DAG task functions; UWV over HTTP from a local `UwvApiServer` per region, MBO through the SQL "
+             "connector), then `dbt build`. Stage times are the `seconds` each stage returns, summed. The \"GX share\" "
+             "is the validate stage: the Great Expectations suites plus the row rules and the Parquet rewrite of "
+             "that stage (an upper bound for GX itself).",
+             "* **naive**: pandas read, row-wise checks with `iterrows`, `DataFrame.to_sql` into SQLite via "
+             "SQLAlchemy. Every file is read whole (time as measured); the checks and `to_sql` run on a 5% sample "
+             "of every delivery and that time is **scaled up linearly** to all rows.", "",
+             "| scale | rows | deliveries | floor s | pipeline s | naive s (scaled) | pipeline/floor | naive/floor "
+             "| GX share | peak RSS MB floor / pipeline / naive |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        lines.append(f"| {r['scale']} | {r['rows']:,} | {r['deliveries']} | {r['floor']['seconds']:.2f} | "
+                     f"{r['pipeline']['seconds']:.2f} | {r['naive']['seconds']:.2f} | {r['ratio_pipeline_to_floor']} "
+                     f"| {r['ratio_naive_to_floor']} | {r['gx_share']:.0%} | {r['floor']['peak_rss_mb']:.0f} / "
+                     f"{r['pipeline']['peak_rss_mb']:.0f} / {r['naive']['peak_rss_mb']:.0f} |")
+    lines += ["", "Pipeline time per stage (seconds, summed over deliveries):", "",
+              "| scale | extract | pseudonymise | validate (GX) | load | dbt build |", "|---|---:|---:|---:|---:|---:|"]
+    for r in results:
+        s = r["pipeline"]["stages"]
+        lines.append(f"| {r['scale']} | {s['extract']:.2f} | {s['pseudonymise']:.2f} | {s['validate']:.2f} | "
+                     f"{s['load']:.2f} | {r['pipeline']['dbt_seconds']:.2f} |")
+    lines += ["", chart, "", "## Targets", "",
+              "Targets (for a national refresh): pipeline <= 3x floor and <= 10 min, peak memory <= 4 GB, "
+              "Great Expectations < 1/3 of the pipeline time.", ""]
+    for r in results:
+        lines.append(f"* **{r['scale']}**: " + "; ".join(_verdicts(r)))
+    lines += ["", "## Where targets are missed, and why", ""] + _analysis(results) + [""]
+    (report_dir / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _analysis(results: list[dict]) -> list[str]:
+    out = []
+    for r in results:
+        pl, fl = r["pipeline"], r["floor"]["seconds"]
+        no_dbt = pl["deliveries_seconds"]
+        st = pl["stages"]
+        out.append(
+            f"* **{r['scale']}** ({r['rows']:,} rows, {r['deliveries']} deliveries): the deliveries alone (extract.."
+            f"load) take {no_dbt:.1f}s = {no_dbt / max(fl, 1e-3):.1f}x floor; `dbt build` adds {pl['dbt_seconds']:.1f}s "
+            f"({pl['dbt_seconds'] / max(pl['seconds'], 1e-3):.0%} of the pipeline). Per delivery: validate "
+            f"{st['validate'] / r['deliveries']:.2f}s, extract {st['extract'] / r['deliveries']:.2f}s, pseudonymise "
+            f"{st['pseudonymise'] / r['deliveries']:.2f}s, load {st['load'] / r['deliveries']:.2f}s.")
+    if len(results) > 1:
+        a, b = results[0], results[-1]
+        out.append(
+            f"* `dbt build` is a fixed cost, not a per-row one: {a['pipeline']['dbt_seconds']:.0f}s at "
+            f"{a['rows']:,} rows and {b['pipeline']['dbt_seconds']:.0f}s at {b['rows']:,} rows (dbt start-up, "
+            "parsing, and every model, unit test and data test run once per build, on 1 dbt thread). It is what "
+            "makes the pipeline miss <= 3x floor at small scales; at national scale it should be amortised (not measured), while the "
+            "per-row stages (extract: csv/openpyxl row by row and text conversion; pseudonymise: HMAC per row; "
+            "validate: GX plus pandas row rules) grow with the rows.")
+        out.append(
+            f"* Validate (Great Expectations) costs {a['pipeline']['stages']['validate'] / a['deliveries']:.2f}s per "
+            f"delivery at {a['scale']} and {b['pipeline']['stages']['validate'] / b['deliveries']:.2f}s at "
+            f"{b['scale']}: a per-delivery overhead (suite run, result parsing) plus a per-row part. With ~530 "
+            "deliveries nationally the overhead alone is several minutes, so GX is the stage to watch for the "
+            "<= 10 min national target.")
+    if not any(r["scale"] == "national" for r in results):
+        out.append("* **national** scale (~2.07M rows, ~530 deliveries) was **not run** for these numbers: on 2 "
+                   "shared cores it does not fit the time box. Extrapolating the region run linearly (which ignores "
+                   "the per-delivery overheads, so it is optimistic) gives the order of magnitude only; run "
+                   "`uv run python benchmarks/run.py --scale national` on the target machine to measure it.")
+    if not any(r["scale"] == "national" for r in results):
+        b = results[-1]
+        per_row = b["pipeline"]["deliveries_seconds"] / max(b["rows"], 1)
+        est = per_row * 2_070_000
+        out.append(f"  A rough linear estimate from {b['scale']} (not a measurement): {per_row * 1000:.2f} ms per row "
+                   f"for extract..load -> ~{est / 60:.0f} min for 2.07M rows before dbt, i.e. the <= 10 min target "
+                   "would most likely be missed by the per-row stages (extract, pseudonymise, validate), not by dbt.")
+    out.append("* The floor reads XLSX through pandas/openpyxl (DuckDB has no built-in XLSX reader without an "
+               "extension download), so workbook deliveries weigh on the floor too; the naive peer reads files the "
+               "same way (" + ", ".join(f"{r['scale']}: {r['naive']['read_seconds']:.1f}s of reads" for r in results)
+               + "), its row-wise checks and `to_sql` make up the rest.")
+    out.append("* Absolute times vary run to run by up to ~2x on this machine (2 cores shared with other engineers' "
+               "test runs; load averages of 2 to 8 seen while benchmarking); compare ratios from the same run only.")
+    return out
+
+
+def _verdicts(r: dict) -> list[str]:
+    pl = r["pipeline"]
+    st = dict(pl["stages"], dbt=pl["dbt_seconds"])
+    worst = max(st, key=st.get)
+    out = [f"pipeline/floor {r['ratio_pipeline_to_floor']}x "
+           + ("meets <= 3x" if r["ratio_pipeline_to_floor"] <= TARGET_RATIO else
+              f"MISSES <= 3x (largest stage: {worst}, {st[worst]:.1f}s of {pl['seconds']:.1f}s)"),
+           f"{pl['seconds']:.0f}s " + ("<= 10 min" if pl["seconds"] <= TARGET_SECONDS else "MISSES 10 min"),
+           f"peak {pl['peak_rss_mb']:.0f} MB " + ("<= 4 GB" if pl["peak_rss_mb"] <= TARGET_RSS_MB else "MISSES 4 GB"),
+           f"GX {r['gx_share']:.0%} " + ("< 1/3" if r["gx_share"] < TARGET_GX_SHARE else "MISSES < 1/3")]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", choices=("tiny", "region", "national"), help="one scale")
+    ap.add_argument("--scales", help="comma-separated scales, one point per scale (e.g. tiny,region)")
+    ap.add_argument("--workdir", default=None, help="where sources, warehouses and scratch go "
+                    "(default: $REGIOWERK_DATA_DIR/benchmark or data/benchmark)")
+    ap.add_argument("--report-dir", default=None, help="write RESULTS.md, results.png and results.json here")
+    ap.add_argument("--sample", type=float, default=0.05, help="share of rows the naive peer processes")
+    ap.add_argument("--skip-dbt", action="store_true", help="leave dbt build out of the pipeline time")
+    ap.add_argument("--seed", type=int, default=35)
+    ap.add_argument("--report-only", metavar="DIR", help="only rewrite DIR/RESULTS.md and results.png from "
+                    "DIR/results.json")
+    ap.add_argument("--child", choices=("floor", "pipeline", "naive"), help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child:
+        sys.path.insert(0, str(HERE.parent / "plugins"))
+        from regiowerk.demo.national import NationalSources
+
+        src = NationalSources.load(Path(args.out))
+        workdir = Path(args.workdir)
+        {"floor": lambda: child_floor(src, workdir),
+         "pipeline": lambda: child_pipeline(src, workdir, args.skip_dbt),
+         "naive": lambda: child_naive(src, workdir, args.sample)}[args.child]()
+        return 0
+
+    if args.report_only:  # rewrite RESULTS.md / results.png from an earlier run's results.json
+        report_dir = Path(args.report_only)
+        results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
+        command = ("uv run python benchmarks/run.py --scales " + ",".join(r["scale"] for r in results)
+                   + f" --report-dir {report_dir}")
+        write_report(results, report_dir, command)
+        return 0
+
+    scales = args.scales.split(",") if args.scales else [args.scale or "region"]
+    default_work = Path(os.environ.get("REGIOWERK_DATA_DIR", HERE.parent / "data")) / "benchmark"
+    workdir = Path(args.workdir or default_work).resolve()
+    results = []
+    for scale in scales:
+        res = run_scale(scale.strip(), workdir, len(scales) == 1, args.sample, args.skip_dbt, args.seed)
+        _print_summary(res)
+        results.append(res)
+    if args.report_dir:
+        command = "uv run python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_report(results, Path(args.report_dir), command)
+        print(f"\nreport written to {Path(args.report_dir) / 'RESULTS.md'}")
+    last = results[-1]
+    print(f"ratio_pipeline_to_floor={last['ratio_pipeline_to_floor']} ratio_naive_to_floor="
+          f"{last['ratio_naive_to_floor']} seconds_pipeline={last['pipeline']['seconds']} "
+          f"peak_rss_mb={last['pipeline']['peak_rss_mb']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
