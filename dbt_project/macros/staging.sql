@@ -1,20 +1,29 @@
 {#-
+  The first two CTEs of every partner staging model: rows of raw.<table> delivered by partners of one kind
+  (from raw.partners, never a partner id), ranked so that rij_nr = 1 is the latest row per partner and key
+  (latest peildatum, then geladen_op, then delivery_id).
+-#}
+{% macro latest_partner_rows(table, kind, keys) %}
+bron as (
+    select t.*, p.kind as partner_kind
+    from {{ source('raw', table) }} as t
+    inner join {{ ref('stg_platform__partners') }} as p on p.partner_id = t.partner_id
+    where p.kind = '{{ kind }}'
+),
+
+gerangschikt as (
+    select bron.*, {{ latest_row_number(keys) }} as rij_nr
+    from bron
+)
+{% endmacro %}
+
+{#-
   Staging of raw.werkzoekenden for one partner kind (gemeente or uwv). The kind comes from raw.partners
   (the registry as a table), never from a partner id. Keeps the latest row per partner and persoon_id
   (latest peildatum, then geladen_op, then delivery_id) and normalises list columns.
 -#}
 {% macro stg_werkzoekenden(kind) %}
-with bron as (
-    select w.*, p.kind as partner_kind
-    from {{ source('raw', 'werkzoekenden') }} as w
-    inner join {{ ref('stg_platform__partners') }} as p on p.partner_id = w.partner_id
-    where p.kind = '{{ kind }}'
-),
-
-gerangschikt as (
-    select bron.*, {{ latest_row_number(['persoon_id']) }} as rij_nr
-    from bron
-)
+with {{ latest_partner_rows('werkzoekenden', kind, ['persoon_id']) }}
 
 select
     partner_id,

@@ -1,15 +1,5 @@
 -- Vacancies delivered by UWV partners: the latest row per partner and vacature_id.
-with bron as (
-    select v.*, p.kind as partner_kind
-    from {{ source('raw', 'vacatures') }} as v
-    inner join {{ ref('stg_platform__partners') }} as p on p.partner_id = v.partner_id
-    where p.kind = 'uwv'
-),
-
-gerangschikt as (
-    select bron.*, {{ latest_row_number(['vacature_id']) }} as rij_nr
-    from bron
-)
+with {{ latest_partner_rows('vacatures', 'uwv', ['vacature_id']) }}
 
 select
     partner_id,
