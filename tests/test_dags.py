@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from regiowerk.airflow_env import WAREHOUSE_POOL
 from regiowerk.dag_factory import WAREHOUSE_DAG_ID, dataset_asset
 from regiowerk.registry import load_registry
 from regiowerk.settings import paths
@@ -54,6 +55,7 @@ def test_partner_dag_shape_and_assets(dagbag):
             ids = [f"{ds}.{s}" for s in STAGES]
             for upstream, downstream in zip(ids, ids[1:]):
                 assert downstream in dag.get_task(upstream).downstream_task_ids
+            assert dag.get_task(f"{ds}.load").pool == WAREHOUSE_POOL  # one writer on the DuckDB warehouse
             outlets = dag.get_task(f"{ds}.load").outlets
             assert [o.uri for o in outlets] == [dataset_asset(p.partner_id, ds).uri]
 
@@ -71,6 +73,7 @@ def test_warehouse_dag_is_scheduled_on_every_partner_asset(dagbag):
     build = dag.get_task("dbt_build")
     assert type(build).__module__.startswith("cosmos.")
     assert "prepare_warehouse" in build.upstream_task_ids
+    assert build.pool == WAREHOUSE_POOL
 
 
 def test_dag_files_touch_no_database_or_network_at_import(dbt_manifest):

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from regiowerk.settings import paths
 
+# The one-slot Airflow pool shared by the tasks that write the DuckDB warehouse (DuckDB has one writer).
+WAREHOUSE_POOL = "regiowerk_warehouse"
+
 
 def configure(airflow_home: Path | None = None) -> dict[str, str]:
     """Set (without overriding what the user set) the environment of a local Airflow 3 for this project."""

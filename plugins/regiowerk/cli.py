@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from regiowerk.errors import RegiowerkError
@@ -14,6 +15,13 @@ EPILOG = """environment:
   REGIOWERK_PSEUDONYM_KEY_<REGIO>  pseudonymisation key of a region (demo key outside production)
   REGIOWERK_ENV=production refuse the demo key and other development defaults
 """
+
+
+COMMAND_MODULES = (
+    "regiowerk.selfcheck",  # regiowerk check FILE --partner ID
+    "regiowerk.demo.national",  # regiowerk generate --scale ...
+    "regiowerk.airflow_local",  # regiowerk airflow up|down|status
+)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -103,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partners-dir", default=None, help="folder with partner YAML files (default: partners/)")
     p.set_defaults(func=_cmd_registry)
 
-    p = sub.add_parser("dbt-manifest", help="build dbt_project/target/manifest.json (needed to parse the DAGs)")
+    p = sub.add_parser("dbt-manifest", help="parse the dbt project into dbt_project/target/manifest.json (dbt parse)")
     p.set_defaults(func=_cmd_dbt_manifest)
 
     p = sub.add_parser("expectations", help="regenerate the Great Expectations suites from the canonical contracts")
@@ -118,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = qsub.add_parser("list", help="list open quarantined rows with their reasons")
     p.add_argument("--partner", default=None, help="only this partner id")
     p.set_defaults(func=_cmd_quarantine_list)
+
+    # Commands that live with their own module (each module's add_parser registers it).
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 

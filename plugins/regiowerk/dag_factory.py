@@ -16,6 +16,7 @@ from pathlib import Path
 from airflow.sdk import DAG, Asset, AssetAny, TaskGroup, task
 
 from regiowerk import pipeline
+from regiowerk.airflow_env import WAREHOUSE_POOL
 from regiowerk.errors import DeliveryError
 from regiowerk.registry import Partner, load_registry
 from regiowerk.settings import paths
@@ -106,8 +107,8 @@ def build_partner_dag(p: Partner) -> DAG:
                 extracted = task(_stage("extract"), task_id="extract")(**kwargs)
                 pseudonymised = task(_stage("pseudonymise"), task_id="pseudonymise")(**kwargs, delivery=extracted)
                 validated = task(_stage("validate"), task_id="validate")(**kwargs, delivery=pseudonymised)
-                task(_stage("load"), task_id="load", outlets=[dataset_asset(p.partner_id, dataset)])(
-                    **kwargs, delivery=validated)
+                task(_stage("load"), task_id="load", outlets=[dataset_asset(p.partner_id, dataset)],
+                     pool=WAREHOUSE_POOL, priority_weight=100)(**kwargs, delivery=validated)
     return dag
 
 
@@ -147,7 +148,7 @@ through Cosmos. On failure: the task log names the failing model or test; the ma
 for every model that did not run.""",
         description="dbt build of the harmonised warehouse (Cosmos)",
     ) as dag:
-        @task(task_id="prepare_warehouse")
+        @task(task_id="prepare_warehouse", pool=WAREHOUSE_POOL)
         def prepare() -> None:
             from regiowerk import warehouse
 
@@ -169,6 +170,7 @@ for every model that did not run.""",
             append_env=True,
             install_deps=False,
             emit_datasets=False,
+            pool=WAREHOUSE_POOL,
         )
         prepare() >> build
     return dag

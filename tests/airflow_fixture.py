@@ -1,0 +1,237 @@
+"""One real local Airflow deployment per test session, shared by test_airflow_deployment and test_airflow_browser.
+
+``airflow_deployment`` runs ``regiowerk airflow up --demo`` in a temporary AIRFLOW_HOME / data dir / warehouse
+(all-admins UI, so a headless browser needs no login); ``airflow_runs`` triggers every partner DAG through the
+REST API and waits for the Asset-triggered warehouse run. The deployment is stopped with ``down()`` when the last
+module using it is done, and teardown asserts that no process it started is left.
+
+Both test modules import these fixtures; pytest then knows two fixture definitions, so the deployment itself is
+a module-level singleton with a reference count.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from datetime import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from regiowerk import airflow_local
+
+PARTNER_PREFIX = "partner_"
+WAREHOUSE_DAG = "regiowerk_warehouse"
+RUN_TIMEOUT = 12 * 60  # scheduled + triggered partner runs and the warehouse runs, on a busy 2-core machine
+FINAL = ("success", "failed")
+
+
+@dataclass
+class Deployment:
+    url: str
+    home: Path
+    data: Path
+    warehouse: Path
+    tmp: Path
+    state: dict
+    password: str
+    token: str = ""
+    runs: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **params) -> dict:
+        for attempt in range(5):
+            try:
+                r = requests.get(f"{self.url}/api/v2{path}", headers=self.headers, params=params, timeout=120)
+            except requests.Timeout:
+                if attempt == 4:
+                    raise
+                continue
+            if r.status_code < 500:
+                break
+            time.sleep(2 * (attempt + 1))
+        r.raise_for_status()
+        return r.json()
+
+    def post(self, path: str, body: dict) -> dict:
+        for attempt in range(5):  # a busy SQLite metadata db can answer 500 (or slowly) now and then
+            try:
+                r = requests.post(f"{self.url}/api/v2{path}", headers=self.headers, json=body, timeout=120)
+            except requests.Timeout:
+                if attempt == 4:
+                    raise
+                continue
+            if r.status_code < 500:
+                break
+            time.sleep(2 * (attempt + 1))
+        r.raise_for_status()
+        return r.json()
+
+    def dag_runs(self, dag_id: str = "~") -> list[dict]:
+        return self.get(f"/dags/{dag_id}/dagRuns", limit=100, order_by="run_after")["dag_runs"]
+
+
+_shared: dict = {"deployment": None, "users": 0, "error": None}
+
+
+def _start(tmp: Path) -> Deployment:
+    home, data, warehouse = tmp / "airflow", tmp / "data", tmp / "warehouse" / "regiowerk.duckdb"
+    overrides = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "REGIOWERK_DATA_DIR": str(data),
+        "REGIOWERK_WAREHOUSE": str(warehouse),
+    }
+    started = time.monotonic()
+    info = airflow_local.up(home, demo=True, overrides=overrides, all_admins=True, parallelism=4,
+                            env_file=tmp / "no.env", timeout=240)
+    d = Deployment(url=info["url"], home=home, data=data, warehouse=warehouse, tmp=tmp, state=info,
+                   password=info["password"])
+    d.timings["up"] = round(time.monotonic() - started, 1)
+    d.token = airflow_local.get_token(d.url, d.password)
+    return d
+
+
+def _stop(d: Deployment) -> None:
+    started = time.monotonic()
+    entries = list(d.state["processes"].values())
+    airflow_local.down(d.home)
+    d.timings["down"] = round(time.monotonic() - started, 1)
+    left = {e["pid"]: airflow_local.group_members(e["pgid"]) for e in entries}
+    left = {pid: members for pid, members in left.items() if members}
+    assert not left, f"processes left after down(): {left}"
+    assert not any(airflow_local.alive(e["pid"]) for e in entries)
+    assert not (d.home / airflow_local.PID_FILE).exists()
+    print(f"\nairflow deployment timings: {d.timings}")
+
+
+@pytest.fixture(scope="session")
+def airflow_deployment():
+    if _shared["error"]:
+        pytest.fail(f"the Airflow deployment did not start: {_shared['error']}")
+    if _shared["deployment"] is None:
+        try:
+            # not tmp_path_factory: pytest sessions running next to this one prune old basetemp folders
+            _shared["deployment"] = _start(Path(tempfile.mkdtemp(prefix="regiowerk-airflow-")))
+        except Exception as e:
+            _shared["error"] = repr(e)[:2000]
+            raise
+    _shared["users"] += 1
+    try:
+        yield _shared["deployment"]
+    finally:
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            d, _shared["deployment"] = _shared["deployment"], None
+            _stop(d)
+            if d.runs and not _shared["error"]:  # all kept for a look at the logs when something failed
+                for folder in (d.home, d.data, d.warehouse.parent, d.tmp / "chromium-profile"):
+                    shutil.rmtree(folder, ignore_errors=True)  # the screenshot and DOM dump stay
+
+
+
+def _progress(d: Deployment) -> str:
+    try:
+        tis = d.get("/dags/~/dagRuns/~/taskInstances", limit=500)["task_instances"]
+    except Exception as e:  # noqa: BLE001
+        return f"(no task instances: {e})"
+    counts: dict = {}
+    for t in tis:
+        counts[t["state"]] = counts.get(t["state"], 0) + 1
+    busy = [f"{t['dag_id']}.{t['task_id']}={t['state']}" for t in tis if t["state"] not in ("success", None)]
+    return f"task states {counts}; not done: {busy[:20]}"
+
+
+def _wait(check, timeout: float, what: str, interval: float = 3, d: Deployment | None = None):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            _shared["error"] = f"timed out waiting for {what}"
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; "
+                                 + (_progress(d) if d else ""))
+        time.sleep(interval)
+
+
+def _failed_tasks(d: Deployment) -> list[str]:
+    tis = d.get("/dags/~/dagRuns/~/taskInstances", limit=200, state="failed")["task_instances"]
+    return [f"{t['dag_id']}.{t['task_id']} ({t['run_id']})" for t in tis]
+
+
+def trigger_and_wait(d: Deployment) -> dict:
+    """Trigger every partner DAG; wait for all partner runs and then an Asset-triggered warehouse run."""
+    started = time.monotonic()
+    deadline = started + RUN_TIMEOUT
+    wanted = None
+
+    def dags_parsed():
+        ids = {x["dag_id"] for x in d.get("/dags", limit=100)["dags"]}
+        return ids if WAREHOUSE_DAG in ids and any(i.startswith(PARTNER_PREFIX) for i in ids) else None
+
+    ids = _wait(dags_parsed, 180, "the DAGs to be parsed")
+    partners = sorted(i for i in ids if i.startswith(PARTNER_PREFIX))
+    triggered = {}
+    for p in partners:
+        # a fixed run id: a retried POST whose first attempt got through answers 409, not a second run
+        run_id = f"manual__regiowerk_test_{p}"
+        try:
+            triggered[p] = d.post(f"/dags/{p}/dagRuns", {"logical_date": None, "dag_run_id": run_id})["dag_run_id"]
+        except requests.HTTPError as e:
+            if e.response is None or e.response.status_code != 409:
+                raise
+            triggered[p] = run_id
+    d.timings["dags_parsed_and_triggered"] = round(time.monotonic() - started, 1)
+
+    def partners_done():
+        runs = [r for p in partners for r in d.dag_runs(p)]
+        mine = [r for r in runs if r["dag_run_id"] in triggered.values()]
+        if len(mine) == len(partners) and all(r["state"] in FINAL for r in runs):
+            return runs
+        if any(r["state"] == "failed" for r in runs):
+            raise AssertionError(f"partner run failed: {[r['dag_id'] for r in runs if r['state'] == 'failed']}; "
+                                 f"failed tasks: {_failed_tasks(d)}")
+        return None
+
+    runs = _wait(partners_done, deadline - time.monotonic(), "the partner runs", d=d)
+    d.timings["partner_runs"] = round(time.monotonic() - started, 1)
+
+    def _ts(value: str) -> datetime:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+    def warehouse_done():
+        nonlocal wanted
+        wh = d.dag_runs(WAREHOUSE_DAG)
+        if any(r["state"] == "failed" for r in wh):
+            raise AssertionError(f"warehouse run failed; failed tasks: {_failed_tasks(d)}")
+        # a run queued after the last Asset event has consumed every partner delivery
+        events = d.get("/assets/events", limit=1, order_by="-timestamp")["asset_events"]
+        last_event = _ts(events[0]["timestamp"]) if events else None
+        after = [r for r in wh if r["run_type"] == "asset_triggered" and last_event
+                 and _ts(r.get("queued_at") or r["run_after"]) >= last_event]
+        busy = [r for r in wh if r["state"] not in FINAL]
+        if after and not busy and all(r["state"] == "success" for r in after):
+            wanted = after[-1]
+            return wh
+        return None
+
+    wh_runs = _wait(warehouse_done, max(deadline - time.monotonic(), 60), "the Asset-triggered warehouse run", d=d)
+    d.timings["warehouse_run"] = round(time.monotonic() - started, 1)
+    return {"partners": partners, "triggered": triggered, "partner_runs": runs, "warehouse_runs": wh_runs,
+            "warehouse_run": wanted}
+
+
+@pytest.fixture(scope="session")
+def airflow_runs(airflow_deployment):
+    d = airflow_deployment
+    if not d.runs:
+        d.runs = trigger_and_wait(d)
+    return d.runs
