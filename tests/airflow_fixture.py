@@ -46,10 +46,11 @@ class Deployment:
     def headers(self) -> dict:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def get(self, path: str, **params) -> dict:
-        for attempt in range(5):
+    def _request(self, method: str, path: str, **kwargs) -> dict:
+        for attempt in range(5):  # a busy SQLite metadata db can answer 500 (or slowly) now and then
             try:
-                r = requests.get(f"{self.url}/api/v2{path}", headers=self.headers, params=params, timeout=120)
+                r = requests.request(method, f"{self.url}/api/v2{path}", headers=self.headers, timeout=120,
+                                     **kwargs)
             except requests.Timeout:
                 if attempt == 4:
                     raise
@@ -60,19 +61,11 @@ class Deployment:
         r.raise_for_status()
         return r.json()
 
+    def get(self, path: str, **params) -> dict:
+        return self._request("GET", path, params=params)
+
     def post(self, path: str, body: dict) -> dict:
-        for attempt in range(5):  # a busy SQLite metadata db can answer 500 (or slowly) now and then
-            try:
-                r = requests.post(f"{self.url}/api/v2{path}", headers=self.headers, json=body, timeout=120)
-            except requests.Timeout:
-                if attempt == 4:
-                    raise
-                continue
-            if r.status_code < 500:
-                break
-            time.sleep(2 * (attempt + 1))
-        r.raise_for_status()
-        return r.json()
+        return self._request("POST", path, json=body)
 
     def dag_runs(self, dag_id: str = "~") -> list[dict]:
         return self.get(f"/dags/{dag_id}/dagRuns", limit=100, order_by="run_after")["dag_runs"]
