@@ -423,14 +423,19 @@ def _den_haag(g: _Gen, n: int) -> list[_Row]:
     return _place(g.rng, clean, defects)
 
 
-def _write_den_haag(path: Path, rows: list[_Row]) -> None:
+def _write_csv(path: Path, rows: list[_Row], header: list[str], delimiter: str, encoding: str) -> None:
+    """A gemeente export as its case system writes it (CRLF line ends, the partner's delimiter and encoding)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO(newline="")
-    w = csv.DictWriter(buf, fieldnames=_DH_HEADER, delimiter=";", lineterminator="\r\n")
+    w = csv.DictWriter(buf, fieldnames=header, delimiter=delimiter, lineterminator="\r\n")
     w.writeheader()
     for r in rows:
         w.writerow(r.data)
-    path.write_bytes(buf.getvalue().encode("cp1252"))
+    path.write_bytes(buf.getvalue().encode(encoding))
+
+
+def _write_den_haag(path: Path, rows: list[_Row]) -> None:
+    _write_csv(path, rows, _DH_HEADER, ";", "cp1252")
 
 
 # --------------------------------------------------------------------------------------------------- Delft
@@ -646,13 +651,7 @@ def _westland(g: _Gen, n: int) -> list[_Row]:
 
 
 def _write_westland(path: Path, rows: list[_Row]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO(newline="")
-    w = csv.DictWriter(buf, fieldnames=_WL_HEADER, delimiter=",", lineterminator="\r\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow(r.data)
-    path.write_bytes(buf.getvalue().encode("utf-8-sig"))
+    _write_csv(path, rows, _WL_HEADER, ",", "utf-8-sig")
 
 
 # --------------------------------------------------------------------------------------------------- UWV
