@@ -46,6 +46,13 @@ class DeliveryContext:
     def error(self, message: str, *, column: str | None = None) -> DeliveryError:
         return DeliveryError(self.partner_id, self.dataset, self.source, message, column=column)
 
+    def read_bytes(self, path) -> bytes:
+        """The delivered file's bytes; an unreadable file rejects the delivery."""
+        try:
+            return path.read_bytes()
+        except OSError as e:
+            raise self.error(f"cannot read the file: {e.strerror}") from None
+
 
 def to_text(value: Any) -> str | None:
     """One delivered value as text: ``None`` for empty, integral floats without ``.0``, ISO dates,

@@ -47,10 +47,7 @@ def read_delivery_file(partner: Partner, dataset: str, path: Path) -> Extraction
     assert isinstance(connector, FileConnector)
     path = Path(path)
     ctx = DeliveryContext(partner.partner_id, dataset, str(path))
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ctx.error(f"cannot read the file: {e.strerror}") from None
+    data = ctx.read_bytes(path)
     if not data.strip() or data.strip() == codecs.BOM_UTF8:
         raise ctx.error("the file is empty")
     truncated = False

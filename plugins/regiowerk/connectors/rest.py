@@ -259,11 +259,9 @@ def read_records_file(partner: Partner, dataset: str, path) -> Extraction:
     assert isinstance(connector, RestConnector)
     path = Path(path)
     ctx = DeliveryContext(partner.partner_id, dataset, str(path))
+    data = ctx.read_bytes(path)
     try:
-        data = path.read_bytes()
         body = json.loads(data.decode("utf-8-sig"))
-    except OSError as e:
-        raise ctx.error(f"cannot read the file: {e.strerror}") from None
     except (UnicodeDecodeError, ValueError) as e:
         raise ctx.error(f"not a JSON file: {e}") from None
     if isinstance(body, dict):
