@@ -93,3 +93,76 @@ def test_dag_files_touch_no_database_or_network_at_import(dbt_manifest):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert int(done.stdout.strip().splitlines()[-1]) == len(load_registry()) + 1
+
+
+# --- the dbt part of the warehouse DAG, per dbt target ---------------------------------------------------------
+
+_DAGBAG_DUMP = textwrap.dedent("""
+    import json, sys, time
+    from regiowerk import airflow_env
+    airflow_env.configure()
+    from airflow.dag_processing.dagbag import DagBag
+    from regiowerk.settings import paths
+    started = time.perf_counter()
+    bag = DagBag(dag_folder=str(paths().dags))
+    seconds = time.perf_counter() - started
+    dag = bag.dags.get(%r)
+    tasks = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} if dag else {}
+    print(json.dumps({"errors": {str(k): str(v) for k, v in bag.import_errors.items()}, "seconds": seconds,
+                      "tasks": tasks}))
+""")
+
+
+def warehouse_tasks_for_target(target: str) -> dict:
+    """Parse dags/ in a child process with REGIOWERK_DBT_TARGET=target (the target is read at DAG build)."""
+    import json
+    import os
+
+    env = {**os.environ, "REGIOWERK_DBT_TARGET": target}
+    done = subprocess.run([sys.executable, "-c", _DAGBAG_DUMP % WAREHOUSE_DAG_ID], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def postgres_warehouse_dag(dbt_manifest):
+    return warehouse_tasks_for_target("postgres")
+
+
+def _manifest_nodes(manifest_file) -> dict:
+    import json
+
+    return json.loads(manifest_file.read_text())["nodes"]
+
+
+def test_postgres_target_renders_every_model_with_its_tests(postgres_warehouse_dag, dbt_manifest):
+    assert postgres_warehouse_dag["errors"] == {}
+    tasks = postgres_warehouse_dag["tasks"]
+    nodes = _manifest_nodes(dbt_manifest)
+    verbs = {"model": "run", "seed": "seed", "snapshot": "snapshot"}
+    tested = {n.get("attached_node") for n in nodes.values() if n["resource_type"] == "test"}
+    expected_runs = {f"dbt.{n['name']}.{verbs[n['resource_type']]}" for n in nodes.values()
+                     if n["resource_type"] in verbs}
+    assert len(expected_runs) >= 25
+    assert expected_runs <= set(tasks), sorted(expected_runs - set(tasks))
+    for uid, n in nodes.items():
+        if n["resource_type"] == "model" and uid in tested:
+            # TestBehavior.AFTER_EACH: the model's tests run right after it, before anything downstream
+            assert f"dbt.{n['name']}.test" in tasks[f"dbt.{n['name']}.run"], n["name"]
+    # the dbt graph becomes the task graph: a staging model's tests gate the intermediate model that uses it
+    assert "dbt.int_kandidaat_bronnen.run" in tasks["dbt.stg_gemeente__werkzoekenden.test"]
+    assert "dbt_build" not in tasks
+    first = {t for t in tasks if t.startswith("dbt.")} & set(tasks["prepare_warehouse"])
+    assert first, "prepare_warehouse must run before the dbt models"
+
+
+def test_duckdb_target_is_one_dbt_build_task(dagbag):
+    dag = dagbag.dags[WAREHOUSE_DAG_ID]
+    dbt = [t.task_id for t in dag.tasks if type(t).__module__.startswith("cosmos.")]
+    assert dbt == ["dbt_build"]  # one writer: no per-model tasks on the DuckDB file
+
+
+def test_postgres_dag_parses_fast(postgres_warehouse_dag):
+    # parsing renders the models from target/manifest.json; no dbt process runs (that would take ~8 s)
+    assert postgres_warehouse_dag["seconds"] < 15, postgres_warehouse_dag["seconds"]

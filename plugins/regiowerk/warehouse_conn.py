@@ -1,0 +1,68 @@
+"""One connection helper for the operations code that reads or writes the warehouse on either engine.
+
+PostgreSQL when ``REGIOWERK_WAREHOUSE_URL`` is a ``postgresql://`` URL (the same rule as the loader,
+:func:`regiowerk.pipeline._use_postgres`), the DuckDB file otherwise. SQL is written with ``?`` placeholders
+(DuckDB style); for psycopg2 they become ``%s``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+
+def uses_postgres() -> bool:
+    from regiowerk import pg
+
+    return pg.is_postgres_url(pg.warehouse_url())
+
+
+@contextmanager
+def connection(*, read_only: bool = False) -> Iterator[object]:
+    """A warehouse connection, committed on success (PostgreSQL) and closed afterwards."""
+    if uses_postgres():
+        from regiowerk import pg
+
+        con = pg.connect()
+        try:
+            yield con
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            con.close()
+    else:
+        from regiowerk import warehouse
+
+        con = warehouse.connect(read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def is_postgres(con) -> bool:
+    from regiowerk import pg
+
+    return pg.is_pg_connection(con)
+
+
+def execute(con, sql: str, params: Sequence = ()) -> list[tuple]:
+    """Run one statement; returns its rows (empty for statements without a result)."""
+    if is_postgres(con):
+        with con.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), tuple(params))
+            return cur.fetchall() if cur.description else []
+    result = con.execute(sql, list(params))
+    return result.fetchall() if result.description else []
+
+
+def executemany(con, sql: str, rows: Sequence[Sequence]) -> None:
+    if not rows:
+        return
+    if is_postgres(con):
+        with con.cursor() as cur:
+            cur.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
+    else:
+        con.executemany(sql, [list(r) for r in rows])
