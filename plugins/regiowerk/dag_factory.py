@@ -16,6 +16,7 @@ from pathlib import Path
 from airflow.sdk import DAG, Asset, AssetAny, TaskGroup, task
 
 from regiowerk import pipeline
+from regiowerk.alerts import notify_failure
 from regiowerk.airflow_env import WAREHOUSE_POOL
 from regiowerk.errors import DeliveryError
 from regiowerk.registry import Partner, load_registry
@@ -33,15 +34,6 @@ def dataset_asset(partner_id: str, dataset: str) -> Asset:
     """The Asset a partner DAG publishes when a delivery of ``dataset`` is loaded into raw."""
     return Asset(name=f"raw.{dataset}.{partner_id}", uri=f"regiowerk://raw/{dataset}/{partner_id}",
                  group="regiowerk")
-
-
-def notify_failure(context) -> None:
-    """Failure callback: one log line that names the partner, the dataset and the task."""
-    ti = context.get("ti") or context.get("task_instance")
-    dag_id = getattr(ti, "dag_id", "?")
-    task_id = getattr(ti, "task_id", "?")
-    error = context.get("exception")
-    log.error("regiowerk: task %s of %s failed: %s", task_id, dag_id, error)
 
 
 def _default_args(partner_owner: str) -> dict:
