@@ -8,7 +8,7 @@ import time
 import pytest
 
 from regiowerk.airflow_env import WAREHOUSE_POOL
-from regiowerk.dag_factory import WAREHOUSE_DAG_ID, dataset_asset
+from regiowerk.dag_factory import OPERATIONS_DAG_ID, WAREHOUSE_DAG_ID, dataset_asset
 from regiowerk.registry import load_registry
 from regiowerk.settings import paths
 
@@ -32,7 +32,7 @@ def test_no_import_errors_and_fast(dagbag):
 
 def test_one_dag_per_partner_plus_warehouse(dagbag):
     partners = load_registry()
-    expected = {p.dag_id for p in partners.values()} | {WAREHOUSE_DAG_ID}
+    expected = {p.dag_id for p in partners.values()} | {WAREHOUSE_DAG_ID, OPERATIONS_DAG_ID}
     assert set(dagbag.dag_ids) == expected
 
 
@@ -72,8 +72,11 @@ def test_warehouse_dag_is_scheduled_on_every_partner_asset(dagbag):
     assert _uris(dag.timetable.asset_condition) == expected
     build = dag.get_task("dbt_build")
     assert type(build).__module__.startswith("cosmos.")
-    assert "prepare_warehouse" in build.upstream_task_ids
+    # landing schemas first, then the freshness check (it reads raw), then dbt (its operations models read it)
+    assert dag.get_task("prepare_warehouse").downstream_task_ids == {"source_freshness"}
+    assert "source_freshness" in build.upstream_task_ids
     assert build.pool == WAREHOUSE_POOL
+    assert "apply_roles" not in dag.task_ids  # PostgreSQL only
 
 
 def test_dag_files_touch_no_database_or_network_at_import(dbt_manifest):
@@ -92,7 +95,7 @@ def test_dag_files_touch_no_database_or_network_at_import(dbt_manifest):
     """ % str(paths().dags / "regiowerk_dags.py"))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert int(done.stdout.strip().splitlines()[-1]) == len(load_registry()) + 1
+    assert int(done.stdout.strip().splitlines()[-1]) == len(load_registry()) + 2  # + warehouse, operations
 
 
 # --- the dbt part of the warehouse DAG, per dbt target ---------------------------------------------------------
@@ -153,8 +156,13 @@ def test_postgres_target_renders_every_model_with_its_tests(postgres_warehouse_d
     # the dbt graph becomes the task graph: a staging model's tests gate the intermediate model that uses it
     assert "dbt.int_kandidaat_bronnen.run" in tasks["dbt.stg_gemeente__werkzoekenden.test"]
     assert "dbt_build" not in tasks
-    first = {t for t in tasks if t.startswith("dbt.")} & set(tasks["prepare_warehouse"])
-    assert first, "prepare_warehouse must run before the dbt models"
+    # apply_roles after the last dbt tasks: new tables get their grants and row-level security
+    leaves = {t for t, down in tasks.items() if t.startswith("dbt.") and not any(d.startswith("dbt.") for d in down)}
+    assert leaves and {t for t, down in tasks.items() if "apply_roles" in down} == leaves
+    assert tasks["apply_roles"] == []
+    assert "dbt.versheid_per_partner.run" in tasks and "dbt.dagelijkse_samenvatting.run" in tasks
+    assert tasks["prepare_warehouse"] == ["source_freshness"]
+    assert {t for t in tasks["source_freshness"]} and all(t.startswith("dbt.") for t in tasks["source_freshness"])
 
 
 def test_duckdb_target_is_one_dbt_build_task(dagbag):
@@ -166,3 +174,9 @@ def test_duckdb_target_is_one_dbt_build_task(dagbag):
 def test_postgres_dag_parses_fast(postgres_warehouse_dag):
     # parsing renders the models from target/manifest.json; no dbt process runs (that would take ~8 s)
     assert postgres_warehouse_dag["seconds"] < 15, postgres_warehouse_dag["seconds"]
+
+
+def test_operations_dag_is_daily_summary_then_retention(dagbag):
+    dag = dagbag.dags[OPERATIONS_DAG_ID]
+    assert dag.get_task("daily_summary").downstream_task_ids == {"retention_purge"}
+    assert dag.get_task("retention_purge").pool == WAREHOUSE_POOL

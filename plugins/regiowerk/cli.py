@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "regiowerk.selfcheck",  # regiowerk check FILE --partner ID
     "regiowerk.demo.national",  # regiowerk generate --scale ...
     "regiowerk.airflow_local",  # regiowerk airflow up|down|status
+    "regiowerk.freshness",  # regiowerk freshness [--check]
+    "regiowerk.summary",  # regiowerk summary [--date D]
 )
 
 
@@ -111,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partners-dir", default=None, help="folder with partner YAML files (default: partners/)")
     p.set_defaults(func=_cmd_registry)
 
-    p = sub.add_parser("dbt-manifest", help="parse the dbt project into dbt_project/target/manifest.json (dbt parse)")
+    p = sub.add_parser("dbt-manifest", help="generate the freshness sources from the registry, then parse the dbt "
+                                          "project into dbt_project/target/manifest.json (dbt parse)")
     p.set_defaults(func=_cmd_dbt_manifest)
 
     p = sub.add_parser("expectations", help="regenerate the Great Expectations suites from the canonical contracts")

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 START = datetime(2026, 1, 1)
 OWNER_TEAM = "regiowerk-data"
 WAREHOUSE_DAG_ID = "regiowerk_warehouse"
+OPERATIONS_DAG_ID = "regiowerk_operations"
+OPERATIONS_SCHEDULE = "0 8 * * *"  # daily, after the partners' early-morning deliveries
 DBT_TARGET_ENV = "REGIOWERK_DBT_TARGET"
 
 
@@ -203,7 +205,73 @@ task log names the failing model or test; the marts keep their last good state f
         def prepare() -> None:
             prepare_warehouse()
 
-        prepare() >> dbt_tasks(target)
+        @task(task_id="source_freshness", pool=WAREHOUSE_POOL)
+        def source_freshness() -> dict:
+            """dbt source freshness per partner dataset -> audit.bronversheid (a late partner is logged, not
+            failed)."""
+            from regiowerk import freshness
+
+            results = freshness.check_and_store(target=target)
+            return {"checked": len(results), "late": [f"{r.partner_id}/{r.dataset}" for r in results if r.late]}
+
+        dbt = dbt_tasks(target)
+        prepare() >> source_freshness() >> dbt
+        if target == "postgres":
+            @task(task_id="apply_roles")
+            def apply_roles() -> None:
+                """Grants and row-level security for the tables dbt (re)created (regiowerk.access)."""
+                run_apply_roles()
+
+            dbt >> apply_roles()
+    return dag
+
+
+def run_apply_roles() -> None:
+    """``access.apply_roles`` on the PostgreSQL warehouse for every partner and region in the registry."""
+    from regiowerk import access, pg
+
+    partners = list(load_registry().values())
+    con = pg.connect()
+    try:
+        access.apply_roles(con, partners, sorted({p.regio_code for p in partners}))
+    finally:
+        con.close()
+
+
+def build_operations_dag() -> DAG:
+    """Daily: the run summary of yesterday into the task log, and the retention purge."""
+    with DAG(
+        dag_id=OPERATIONS_DAG_ID,
+        schedule=OPERATIONS_SCHEDULE,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        default_args=_default_args(OWNER_TEAM),
+        tags=["regiowerk", "operations"],
+        doc_md="""### Daily operations
+`daily_summary` logs yesterday's run summary (`operations.dagelijkse_samenvatting`: deliveries received, loaded
+and rejected, rows loaded and quarantined, late partners); the same as `regiowerk summary --date D`.
+`retention_purge` removes what is past its retention period (`regiowerk.retention.purge`).""",
+        description="Daily run summary and retention purge",
+    ) as dag:
+        @task(task_id="daily_summary")
+        def daily_summary() -> dict:
+            from regiowerk import summary
+
+            rows = summary.log_daily_summary()
+            return {"partner_datasets": len(rows), "late": [f"{r.partner_id}/{r.dataset}" for r in rows if r.te_laat]}
+
+        @task(task_id="retention_purge", pool=WAREHOUSE_POOL)
+        def retention_purge() -> None:
+            try:
+                from regiowerk import retention
+            except ImportError:
+                from airflow.sdk.exceptions import AirflowSkipException
+
+                raise AirflowSkipException("regiowerk.retention is not installed in this version") from None
+            retention.purge(days=None, apply=True)
+
+        daily_summary() >> retention_purge()
     return dag
 
 
@@ -211,4 +279,5 @@ def build_all() -> dict[str, DAG]:
     partners = load_registry()
     dags = {p.dag_id: build_partner_dag(p) for p in partners.values()}
     dags[WAREHOUSE_DAG_ID] = build_warehouse_dag(partners)
+    dags[OPERATIONS_DAG_ID] = build_operations_dag()
     return dags

@@ -93,6 +93,21 @@ class SqlConnector(_Strict):
 Connector = Annotated[FileConnector | RestConnector | SqlConnector, Field(discriminator="type")]
 
 
+class Freshness(_Strict):
+    """How old the last load of a partner dataset may be before ``dbt source freshness`` warns or errors.
+
+    When absent, :func:`regiowerk.freshness.policy` derives it from the partner's schedule."""
+
+    warn_after_hours: int = Field(gt=0)
+    error_after_hours: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Freshness:
+        if self.error_after_hours < self.warn_after_hours:
+            raise ValueError("error_after_hours must be at least warn_after_hours")
+        return self
+
+
 class DatasetMapping(_Strict):
     """How one of the partner's sources maps onto a canonical dataset."""
 
@@ -114,6 +129,8 @@ class DatasetMapping(_Strict):
                            "carry name/address columns that are deliberately left unmapped (and dropped).")
     ignore_columns: tuple[str, ...] = Field(
         (), description="Partner columns known to be unmapped (names, addresses); allowed under strict_columns.")
+    freshness: Freshness | None = Field(
+        None, description="Freshness expectation of this dataset; default: the partner's, else from the schedule.")
 
     @field_validator("source")
     @classmethod
@@ -132,6 +149,8 @@ class Partner(_Strict):
     contact: str = Field(description="Who to call about this partner's deliveries (team or mailbox).")
     owner: str = "regiowerk-data"
     schedule: str = Field(description="Cron expression for the partner DAG.")
+    freshness: Freshness | None = Field(
+        None, description="Freshness expectation of every dataset; default: derived from the schedule.")
     connector: Connector
     datasets: dict[str, DatasetMapping]
 

@@ -51,6 +51,21 @@ CREATE TABLE IF NOT EXISTS audit.quarantine (
 )"""
 
 
+# One row per partner dataset per `dbt source freshness` run (appended by regiowerk.freshness.store).
+AUDIT_BRONVERSHEID = """
+CREATE TABLE IF NOT EXISTS audit.bronversheid (
+    partner_id VARCHAR NOT NULL,
+    dataset VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    max_loaded_at TIMESTAMP,
+    age_hours DOUBLE PRECISION,
+    warn_after_hours BIGINT,
+    error_after_hours BIGINT,
+    checked_at TIMESTAMP NOT NULL,
+    message VARCHAR
+)"""
+
+
 RAW_PARTNERS = """
 CREATE TABLE IF NOT EXISTS raw.partners (
     partner_id VARCHAR NOT NULL,
@@ -77,7 +92,7 @@ def raw_columns(dataset: str) -> list[tuple[str, str]]:
 
 def ddl_statements() -> list[str]:
     stmts = ["CREATE SCHEMA IF NOT EXISTS raw", "CREATE SCHEMA IF NOT EXISTS audit", AUDIT_DELIVERIES,
-             AUDIT_QUARANTINE, RAW_PARTNERS]
+             AUDIT_QUARANTINE, AUDIT_BRONVERSHEID, RAW_PARTNERS]
     for name in canonical.DATASETS:
         cols = ",\n    ".join(f"{c} {t}" for c, t in raw_columns(name))
         stmts.append(f"CREATE TABLE IF NOT EXISTS {raw_table(name)} (\n    {cols}\n)")

@@ -46,12 +46,13 @@ def set_demo_connections(api_url: str, sis_db: Path) -> None:
 
 def build_dbt_manifest(force: bool = False) -> Path:
     """``dbt parse`` so that Cosmos can render the warehouse DAG from target/manifest.json."""
-    from regiowerk.dbt_runner import run_dbt
-
     from regiowerk.dag_factory import manifest_path
+    from regiowerk.dbt_runner import run_dbt
+    from regiowerk.freshness import write_sources
 
+    changed = write_sources()  # dbt sources for freshness, generated from the registry (only written on change)
     manifest = manifest_path()
-    if force or not manifest.exists() or _stale(manifest):
+    if changed or force or not manifest.exists() or _stale(manifest):
         run_dbt(["parse"])
     return manifest
 
@@ -64,15 +65,17 @@ def _stale(manifest: Path) -> bool:
 
 
 def run_dags(dag_ids: list[str] | None = None, progress: Callable[[str], None] = _say) -> dict[str, str]:
-    """dag.test() each partner DAG, then the warehouse DAG, in this process. Returns dag_id -> run state."""
+    """dag.test() each partner DAG, then the warehouse DAG, then the daily operations DAG, in this process.
+    Returns dag_id -> run state."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from regiowerk.dag_factory import WAREHOUSE_DAG_ID
+    from regiowerk.dag_factory import OPERATIONS_DAG_ID, WAREHOUSE_DAG_ID
 
     bag = DagBag(dag_folder=str(paths().dags))
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
-    ids = dag_ids or sorted(d for d in bag.dag_ids if d != WAREHOUSE_DAG_ID) + [WAREHOUSE_DAG_ID]
+    last = [WAREHOUSE_DAG_ID, OPERATIONS_DAG_ID]
+    ids = dag_ids or sorted(d for d in bag.dag_ids if d not in last) + [d for d in last if d in bag.dag_ids]
     states = {}
     for dag_id in ids:
         started = time.perf_counter()
