@@ -207,3 +207,10 @@ def test_summary_without_operations_models_says_what_to_do(tmp_path, monkeypatch
     con.close()
     assert cli.main(["summary"]) == 2
     assert "run the warehouse DAG" in capsys.readouterr().err
+
+
+def test_daily_task_logs_the_same_summary(operations_warehouse):
+    lines: list[str] = []
+    rows = summary.log_daily_summary(NOW.date(), out=lines.append)
+    assert lines == summary.format_summary(NOW.date(), rows)
+    assert lines[-1].startswith("late: ") and "uwv_haaglanden/vacatures (warn)" in lines[-1]

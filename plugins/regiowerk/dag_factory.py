@@ -1,4 +1,5 @@
-"""Builds the Airflow DAGs from the partner registry: one DAG per partner and one warehouse DAG.
+"""Builds the Airflow DAGs from the partner registry: one DAG per partner, the warehouse DAG and the daily
+operations DAG.
 
 The DAG files in ``dags/`` only call :func:`build_all`. Nothing here touches a database, an API or an Airflow
 Variable at import or build time: the registry is YAML on disk and the dbt manifest is a file.
@@ -6,7 +7,6 @@ Variable at import or build time: the registry is YAML on disk and the dbt manif
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import sys
@@ -16,13 +16,11 @@ from pathlib import Path
 from airflow.sdk import DAG, Asset, AssetAny, TaskGroup, task
 
 from regiowerk import pipeline
-from regiowerk.alerts import notify_failure
 from regiowerk.airflow_env import WAREHOUSE_POOL
+from regiowerk.alerts import notify_failure
 from regiowerk.errors import DeliveryError
 from regiowerk.registry import Partner, load_registry
 from regiowerk.settings import paths
-
-log = logging.getLogger(__name__)
 
 START = datetime(2026, 1, 1)
 OWNER_TEAM = "regiowerk-data"

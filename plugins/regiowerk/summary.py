@@ -39,13 +39,16 @@ def today_utc() -> date:
     return datetime.now(timezone.utc).date()
 
 
-def daily_summary(day: date, con=None) -> list[SummaryRow]:
-    """The rows of the summary for ``day``; raises RegiowerkError when the operations models are not built."""
+def daily_summary(day: date, con=None, *, read_only: bool = True) -> list[SummaryRow]:
+    """The rows of the summary for ``day``; raises RegiowerkError when the operations models are not built.
+
+    ``read_only=False`` inside Airflow tasks: under ``dag.test()`` every task shares one process, and dbt-duckdb
+    keeps its read-write connection open there; DuckDB refuses a second connection with another configuration."""
     from regiowerk import warehouse_conn
 
     sql = f"SELECT {', '.join(COLUMNS)} FROM {VIEW} WHERE dag = ? ORDER BY partner_id, dataset"
     if con is None:
-        with warehouse_conn.connection(read_only=True) as own:
+        with warehouse_conn.connection(read_only=read_only) as own:
             return daily_summary(day, own)
     try:
         rows = warehouse_conn.execute(con, sql, [day])
@@ -81,7 +84,7 @@ def log_daily_summary(day: date | None = None, out: Callable[[str], None] | None
     import logging
 
     day = day or today_utc() - timedelta(days=1)
-    rows = daily_summary(day)
+    rows = daily_summary(day, read_only=False)
     emit = out or logging.getLogger(__name__).info
     for line in format_summary(day, rows):
         emit(line)
