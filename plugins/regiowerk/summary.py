@@ -70,7 +70,7 @@ def format_summary(day: date, rows: list[SummaryRow]) -> list[str]:
         return lines + ["  no deliveries and no freshness checks recorded on this day"]
     widths = [max(len(str(x)) for x in col) for col in zip(HEADER, *body, strict=False)]
     fmt = "  ".join(f"{{:{'<' if i in (0, 1, 8) else '>'}{w}}}" for i, w in enumerate(widths))
-    lines += [fmt.format(*HEADER)] + [fmt.format(*b) for b in body]
+    lines += [fmt.format(*HEADER).rstrip()] + [fmt.format(*b).rstrip() for b in body]
     totals = [sum(getattr(r, c) for r in rows) for c in COLUMNS[2:8]]
     lines.append(f"total: {totals[0]} deliveries ({totals[1]} loaded, {totals[2]} rejected); {totals[3]} rows "
                  f"({totals[4]} loaded, {totals[5]} quarantined)")
