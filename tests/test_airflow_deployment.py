@@ -43,7 +43,8 @@ def test_partner_runs_trigger_the_warehouse_through_the_scheduler(airflow_deploy
     wh = runs["warehouse_run"]
     assert wh["dag_id"] == WAREHOUSE_DAG and wh["state"] == "success" and wh["run_type"] == "asset_triggered"
     tis = d.get(f"/dags/{WAREHOUSE_DAG}/dagRuns/{wh['dag_run_id']}/taskInstances")["task_instances"]
-    assert {t["task_id"]: t["state"] for t in tis} == {"prepare_warehouse": "success", "dbt_build": "success"}
+    assert {t["task_id"]: t["state"] for t in tis} == {"prepare_warehouse": "success", "source_freshness": "success",
+                                                       "dbt_build": "success"}
     # the DuckDB writers ran in the one-slot pool (one writer on the warehouse file)
     tis = d.get("/dags/~/dagRuns/~/taskInstances", limit=500)["task_instances"]
     loads = [t for t in tis if t["task_id"].endswith(".load")]

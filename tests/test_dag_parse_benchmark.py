@@ -45,5 +45,5 @@ def test_small_run_measures_parse_time(dbt_manifest):
     assert last.startswith("BENCH_DAG_PARSE ")
     (row,) = json.loads(last.removeprefix("BENCH_DAG_PARSE "))
     assert row["partners"] == 2 and row["target"] == "duckdb"
-    assert row["dags"] == 3  # two partner DAGs and the warehouse DAG
+    assert row["dags"] == 4  # two partner DAGs, the warehouse DAG and the daily operations DAG
     assert 0 < row["median_s"] < 30

@@ -214,3 +214,25 @@ def test_daily_task_logs_the_same_summary(operations_warehouse):
     rows = summary.log_daily_summary(NOW.date(), out=lines.append)
     assert lines == summary.format_summary(NOW.date(), rows)
     assert lines[-1].startswith("late: ") and "uwv_haaglanden/vacatures (warn)" in lines[-1]
+
+
+def test_apply_roles_task_covers_the_operations_models(operations_warehouse):
+    """The warehouse DAG's apply_roles task (PostgreSQL): dbt can read audit.bronversheid, engineers read the
+    operations views, BI and partners do not."""
+    engine, _ = operations_warehouse
+    if engine != "postgres":
+        return  # roles exist only in PostgreSQL; the DuckDB run of this module covers the rest
+    from regiowerk.dag_factory import run_apply_roles
+
+    run_apply_roles()
+    checks = {
+        ("regiowerk_transformer", "audit.bronversheid"): True,
+        ("regiowerk_engineer", "operations.versheid_per_partner"): True,
+        ("regiowerk_engineer", "operations.dagelijkse_samenvatting"): True,
+        ("regiowerk_bi_reader", "operations.dagelijkse_samenvatting"): False,
+        ("regiowerk_partner_gemeente_den_haag", "operations.versheid_per_partner"): False,
+    }
+    with warehouse_conn.connection() as con:
+        for (role, table), allowed in checks.items():
+            (got,) = warehouse_conn.execute(con, "SELECT has_table_privilege(?, ?, 'SELECT')", [role, table])[0]
+            assert got is allowed, (role, table)

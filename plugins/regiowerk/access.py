@@ -241,7 +241,7 @@ def apply_roles(conn, partners: Iterable, regio_codes: Iterable[str], bi_suppres
             # ... and, for the data-quality models (schema kwaliteit), the delivery counts and the quarantine
             # reasons: column privileges, so the quarantined values (audit.quarantine.waarden) stay out of reach
             usage("audit", [TRANSFORMER])
-            grant("SELECT", "audit", [TRANSFORMER], ["deliveries"])
+            grant("SELECT", "audit", [TRANSFORMER], ["deliveries", "bronversheid"])  # bronversheid: operations
             if "quarantine" in _tables(cur, "audit"):
                 cur.execute(sql.SQL("GRANT SELECT ({}) ON TABLE audit.quarantine TO {}").format(
                     sql.SQL(", ").join(I(c) for c in TRANSFORMER_QUARANTINE_COLUMNS), I(TRANSFORMER)))

@@ -104,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="generate demo partner sources, run the partner DAGs and the warehouse DAG",
                        description="Generates the AM21 Haaglanden demo sources (three gemeente exports, a local "
-                                   "UWV API, an MBO database), runs every partner DAG and then the warehouse DAG "
-                                   "with dag.test(), and prints the deliveries and the mart row counts.")
+                                   "UWV API, an MBO database), runs every partner DAG, then the warehouse DAG and "
+                                   "the daily operations DAG with dag.test(), and prints the deliveries and the "
+                                   "mart row counts (`regiowerk summary` shows the day's run summary).")
     p.add_argument("--keep", action="store_true", help="keep the existing warehouse and state (default: start fresh)")
     p.set_defaults(func=_cmd_demo)
 
