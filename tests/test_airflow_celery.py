@@ -6,8 +6,10 @@ api-server and dag-processor. Every partner DAG is triggered over the REST API; 
 instances ran on BOTH workers (each worker's task processes report the worker's Celery name as their hostname,
 and each worker's own log names the tasks it received) and that the loads are in the PostgreSQL warehouse.
 
-The Asset-triggered warehouse DAG (dbt) is paused here: its run on the LocalExecutor deployment is covered by
-test_airflow_deployment.py, and this test stays at a few minutes on 2 cores. Teardown stops everything the
+Only the triggered runs run: the scheduler's cron and Asset scheduling is off here
+(AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=False) and the warehouse DAG (dbt) is paused; the scheduled partner runs and
+the Asset-triggered warehouse run are covered on the LocalExecutor deployment by test_airflow_deployment.py, and
+this test stays at a few minutes on 2 cores. Teardown stops everything the
 module started (Airflow, workers, Redis, PostgreSQL) and asserts that none of it is left.
 """
 
@@ -29,7 +31,7 @@ from regiowerk import airflow_local
 from regiowerk.registry import load_registry
 
 WORKERS = 2
-RUN_TIMEOUT = 5 * 60
+RUN_TIMEOUT = 8 * 60  # the 28 partner tasks: about 2-4 minutes on 2 busy cores
 
 
 @contextlib.contextmanager
@@ -96,7 +98,8 @@ def celery_deployment(request):
         metadata_url = create_database(server, "airflow")
         warehouse_url = create_database(server, "regiowerk")
         d = start_deployment(tmp, warehouse_url=warehouse_url, executor="celery", metadata_url=metadata_url,
-                             broker_url=broker, workers=WORKERS, worker_concurrency=2, parallelism=4)
+                             broker_url=broker, workers=WORKERS, worker_concurrency=2, parallelism=4,
+                             overrides={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"})
         stack.callback(stop_deployment, d)
         d.extra["broker_url"] = broker
         yield d
@@ -113,8 +116,8 @@ def celery_runs(celery_deployment):
     partners = wait_for_dags(d)
     d.patch(f"/dags/{WAREHOUSE_DAG}", {"is_paused": True})  # see the module docstring
     triggered, runs = trigger_partners(d, partners, deadline)
-    tis = [t for p, run_id in triggered.items()
-           for t in d.get(f"/dags/{p}/dagRuns/{run_id}/taskInstances", limit=200)["task_instances"]]
+    tis = [t for r in runs
+           for t in d.get(f"/dags/{r['dag_id']}/dagRuns/{r['dag_run_id']}/taskInstances", limit=200)["task_instances"]]
     return {"partners": partners, "triggered": triggered, "runs": runs, "task_instances": tis}
 
 
@@ -138,9 +141,9 @@ def test_partner_tasks_ran_on_both_celery_workers(celery_deployment, celery_runs
     d = celery_deployment
     expected = {p.dag_id for p in load_registry().values()}
     assert set(celery_runs["partners"]) == expected
-    mine = [r for r in celery_runs["runs"] if r["dag_run_id"] in celery_runs["triggered"].values()]
-    assert {r["dag_id"] for r in mine} == expected
-    assert all(r["state"] == "success" for r in mine), mine
+    runs = celery_runs["runs"]
+    assert sorted(r["dag_id"] for r in runs) == sorted(expected), "one triggered run per partner, nothing scheduled"
+    assert all(r["state"] == "success" and r["dag_run_id"] in celery_runs["triggered"].values() for r in runs), runs
     tis = celery_runs["task_instances"]
     assert tis and all(t["state"] == "success" for t in tis), [(t["task_id"], t["state"]) for t in tis]
     # the hostname each task process reported: its Celery worker's name (regiowerk.airflow_local
@@ -153,10 +156,9 @@ def test_partner_tasks_ran_on_both_celery_workers(celery_deployment, celery_runs
     stats = airflow_local.celery_inspect(d.extra["broker_url"], "stats", d.state["workers"], timeout=5)
     received = {name: sum(n for task, n in (stats.get(name) or {}).get("total", {}).items()
                           if "execute_workload" in task) for name in d.state["workers"]}
-    assert all(n > 0 for n in received.values()), (received, stats)
-    assert sum(received.values()) >= len(tis), (received, len(tis))
+    # each task instance's last try ran on the worker it names (earlier tries or a re-queue may add to a count)
+    assert all(received[w] >= by_worker[w] > 0 for w in d.state["workers"]), (received, by_worker)
     print(f"\ntask instances per worker: {by_worker}; celery tasks received: {received}; timings: {d.timings}")
-    print({n: (v or {}).get("total") for n, v in stats.items()})
 
 
 def test_loads_are_in_the_postgres_warehouse(celery_deployment, celery_runs):

@@ -4,8 +4,9 @@
 127.0.0.1, each as the leader of its own process group (``setsid``), against a metadata database in the
 project-local ``AIRFLOW_HOME``. ``up --executor celery`` runs the same deployment scaled out the way production
 is: CeleryExecutor, a PostgreSQL metadata database (``--metadata-url``), a Redis broker (``--broker-url``) and
-``--workers N`` ``airflow celery worker`` processes named ``worker<i>@<host>``. Their PIDs go into ``$AIRFLOW_HOME/regiowerk-pids.json``; ``down`` signals
-exactly those process groups (SIGTERM, then SIGKILL after a timeout) and removes the file. ``--demo`` also
+``--workers N`` ``airflow celery worker`` processes named ``worker<i>@<host>`` (see docs/operations.md,
+"Scaling out"). Their PIDs go into ``$AIRFLOW_HOME/regiowerk-pids.json``; ``down`` signals exactly those
+process groups (SIGTERM, then SIGKILL after a timeout) and removes the file. ``--demo`` also
 generates the demo partner sources and runs the UWV stand-in API as a child process.
 
 Partner Connections and Variables come from ``.env.airflow`` (``AIRFLOW_CONN_<ID>=<json or uri>`` and
