@@ -135,6 +135,10 @@ def test_celery_deployment_is_up(celery_deployment):
     health = airflow_local.health(d.url)
     for component in ("metadatabase", "scheduler", "dag_processor"):
         assert health[component]["status"] == "healthy", health
+    lines: list[str] = []
+    result = airflow_local.status(d.home, out=lines.append)  # the broker URL has no password: read from the state
+    assert result["celery"] == {w: True for w in state["workers"]}, lines
+    assert all(result[name] for name in state["processes"]), lines
 
 
 def test_partner_tasks_ran_on_both_celery_workers(celery_deployment, celery_runs):

@@ -98,3 +98,18 @@ def test_cli_help_documents_the_celery_options(capsys):
     for option in ("--executor", "--metadata-url", "--broker-url", "--workers", "--worker-concurrency",
                    "worker1@HOST", "redis-server"):
         assert option in text
+
+
+def test_status_does_not_guess_a_redacted_broker_password(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.delenv(airflow_local.BROKER_URL_ENV, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / airflow_local.PID_FILE).write_text(json.dumps({
+        "url": f"http://127.0.0.1:{airflow_local.free_port()}", "processes": {},
+        "workers": ["worker1@box"], "broker": "redis://:***@127.0.0.1:6379/0"}))
+    lines: list[str] = []
+    result = airflow_local.status(home, out=lines.append)
+    assert "celery" not in result
+    assert any(airflow_local.BROKER_URL_ENV in line for line in lines), lines

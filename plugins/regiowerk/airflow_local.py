@@ -642,7 +642,10 @@ def down(home: Path | None = None, *, timeout: float = 30, out: Callable[[str], 
     return stopped
 
 
-def status(home: Path | None = None, *, out: Callable[[str], None] = _say) -> dict:
+def status(home: Path | None = None, *, broker_url: str | None = None, out: Callable[[str], None] = _say) -> dict:
+    """Recorded processes (running or not), the health endpoint and, for the CeleryExecutor, which workers
+    answer Celery's ``inspect ping`` (needs the broker URL when it holds a password: ``broker_url`` or
+    ``$REGIOWERK_CELERY_BROKER_URL``)."""
     home = _home(home)
     pid_file = home / PID_FILE
     if not pid_file.exists():
@@ -660,6 +663,17 @@ def status(home: Path | None = None, *, out: Callable[[str], None] = _say) -> di
         result["health"] = h
     except Exception as e:  # noqa: BLE001
         out(f"  {state['url']}: not answering ({e.__class__.__name__})")
+    workers = state.get("workers") or []
+    if workers:
+        recorded = state.get("broker", "")
+        broker = broker_url or os.environ.get(BROKER_URL_ENV) or (recorded if "***" not in recorded else None)
+        if broker:
+            answered = celery_inspect(broker, "ping", workers)
+            result["celery"] = {w: w in answered for w in workers}
+            out("  celery workers: " + ", ".join(f"{w} {'answers' if ok else 'NOT answering'}"
+                                                 for w, ok in result["celery"].items()))
+        else:
+            out(f"  celery workers: set {BROKER_URL_ENV} to ping them (the recorded broker URL is redacted)")
     return result
 
 
@@ -689,7 +703,8 @@ def _cmd_down(args: argparse.Namespace) -> int:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     result = status(args.airflow_home)
-    return 0 if result and all(v for k, v in result.items() if k != "health") else 1
+    processes = {k: v for k, v in result.items() if k not in ("health", "celery")}
+    return 0 if processes and all(processes.values()) and all(result.get("celery", {}).values()) else 1
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -729,7 +744,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = sub.add_parser("down", parents=[common], help="stop the processes `up` started")
     p.add_argument("--timeout", type=float, default=30, help="seconds between SIGTERM and SIGKILL")
     p.set_defaults(func=_cmd_down)
-    p = sub.add_parser("status", parents=[common], help="show the recorded processes and the health endpoint")
+    p = sub.add_parser("status", parents=[common],
+                       help="show the recorded processes, the health endpoint and which Celery workers answer")
     p.set_defaults(func=_cmd_status)
     return parser
 
