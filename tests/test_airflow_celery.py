@@ -4,13 +4,14 @@ PostgreSQL (pgserver, started for this module) holds Airflow's metadata, Celery'
 Debian's redis-server on 127.0.0.1 is the broker; two `airflow celery worker` processes run beside the scheduler,
 api-server and dag-processor. Every partner DAG is triggered over the REST API; the test proves that task
 instances ran on BOTH workers (each worker's task processes report the worker's Celery name as their hostname,
-and each worker's own log names the tasks it received) and that the loads are in the PostgreSQL warehouse.
+and Celery's own `inspect stats` counts the Airflow workloads each worker executed) and that the loads are in the
+PostgreSQL warehouse.
 
 Only the triggered runs run: the scheduler's cron and Asset scheduling is off here
 (AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=False) and the warehouse DAG (dbt) is paused; the scheduled partner runs and
 the Asset-triggered warehouse run are covered on the LocalExecutor deployment by test_airflow_deployment.py, and
-this test stays at a few minutes on 2 cores. Teardown stops everything the
-module started (Airflow, workers, Redis, PostgreSQL) and asserts that none of it is left.
+this test stays at a few minutes on 2 cores. Teardown stops everything the module started (Airflow, workers,
+Redis, PostgreSQL) and asserts that none of it is left; the temporary folder (logs) is kept when a test failed.
 """
 
 from __future__ import annotations
