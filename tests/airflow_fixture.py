@@ -34,13 +34,14 @@ class Deployment:
     url: str
     home: Path
     data: Path
-    warehouse: Path
+    warehouse: Path | str  # the DuckDB file, or the PostgreSQL warehouse URL
     tmp: Path
     state: dict
     password: str
     token: str = ""
     runs: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # what a test module adds (e.g. the Celery broker URL)
 
     @property
     def headers(self) -> dict:
@@ -67,6 +68,9 @@ class Deployment:
     def post(self, path: str, body: dict) -> dict:
         return self._request("POST", path, json=body)
 
+    def patch(self, path: str, body: dict) -> dict:
+        return self._request("PATCH", path, json=body)
+
     def dag_runs(self, dag_id: str = "~") -> list[dict]:
         return self.get(f"/dags/{dag_id}/dagRuns", limit=100, order_by="run_after")["dag_runs"]
 
@@ -74,25 +78,31 @@ class Deployment:
 _shared: dict = {"deployment": None, "users": 0, "error": None}
 
 
-def _start(tmp: Path) -> Deployment:
+def start_deployment(tmp: Path, *, overrides: dict[str, str] | None = None, warehouse_url: str | None = None,
+                     **up_kwargs) -> Deployment:
+    """``regiowerk airflow up --demo`` (all-admins UI) with AIRFLOW_HOME, data dir and DuckDB warehouse in ``tmp``;
+    ``warehouse_url`` loads into that PostgreSQL database instead; ``up_kwargs`` go to ``airflow_local.up``."""
     home, data, warehouse = tmp / "airflow", tmp / "data", tmp / "warehouse" / "regiowerk.duckdb"
     overrides = {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "REGIOWERK_DATA_DIR": str(data),
         "REGIOWERK_WAREHOUSE": str(warehouse),
+        **({"REGIOWERK_WAREHOUSE_URL": warehouse_url} if warehouse_url else {}),
+        **(overrides or {}),
     }
     started = time.monotonic()
-    info = airflow_local.up(home, demo=True, overrides=overrides, all_admins=True, parallelism=4,
-                            env_file=tmp / "no.env", timeout=240)
-    d = Deployment(url=info["url"], home=home, data=data, warehouse=warehouse, tmp=tmp, state=info,
-                   password=info["password"])
+    info = airflow_local.up(home, demo=True, overrides=overrides, all_admins=True, env_file=tmp / "no.env",
+                            **{"parallelism": 4, "timeout": 240, **up_kwargs})
+    d = Deployment(url=info["url"], home=home, data=data, warehouse=warehouse_url or warehouse, tmp=tmp,
+                   state=info, password=info["password"])
     d.timings["up"] = round(time.monotonic() - started, 1)
     d.token = airflow_local.get_token(d.url, d.password)
     return d
 
 
-def _stop(d: Deployment) -> None:
+def stop_deployment(d: Deployment) -> None:
+    """``down()``; asserts that no process it started is left."""
     started = time.monotonic()
     entries = list(d.state["processes"].values())
     airflow_local.down(d.home)
@@ -112,7 +122,7 @@ def airflow_deployment():
     if _shared["deployment"] is None:
         try:
             # not tmp_path_factory: pytest sessions running next to this one prune old basetemp folders
-            _shared["deployment"] = _start(Path(tempfile.mkdtemp(prefix="regiowerk-airflow-")))
+            _shared["deployment"] = start_deployment(Path(tempfile.mkdtemp(prefix="regiowerk-airflow-")))
         except Exception as e:
             _shared["error"] = repr(e)[:2000]
             raise
@@ -123,9 +133,9 @@ def airflow_deployment():
         _shared["users"] -= 1
         if _shared["users"] == 0:
             d, _shared["deployment"] = _shared["deployment"], None
-            _stop(d)
+            stop_deployment(d)
             if d.runs and not _shared["error"]:  # all kept for a look at the logs when something failed
-                for folder in (d.home, d.data, d.warehouse.parent, d.tmp / "chromium-profile"):
+                for folder in (d.home, d.data, Path(d.warehouse).parent, d.tmp / "chromium-profile"):
                     shutil.rmtree(folder, ignore_errors=True)  # the screenshot and DOM dump stay
 
 
@@ -160,18 +170,22 @@ def _failed_tasks(d: Deployment) -> list[str]:
     return [f"{t['dag_id']}.{t['task_id']} ({t['run_id']})" for t in tis]
 
 
-def trigger_and_wait(d: Deployment) -> dict:
-    """Trigger every partner DAG; wait for all partner runs and then an Asset-triggered warehouse run."""
-    started = time.monotonic()
-    deadline = started + RUN_TIMEOUT
-    wanted = None
-
+def wait_for_dags(d: Deployment, timeout: float = 180) -> list[str]:
+    """The partner DAG ids, once the dag-processor has parsed them and the warehouse DAG."""
     def dags_parsed():
         ids = {x["dag_id"] for x in d.get("/dags", limit=100)["dags"]}
         return ids if WAREHOUSE_DAG in ids and any(i.startswith(PARTNER_PREFIX) for i in ids) else None
 
-    ids = _wait(dags_parsed, 180, "the DAGs to be parsed")
-    partners = sorted(i for i in ids if i.startswith(PARTNER_PREFIX))
+    started = time.monotonic()
+    ids = _wait(dags_parsed, timeout, "the DAGs to be parsed")
+    d.timings["dags_parsed"] = round(time.monotonic() - started, 1)
+    return sorted(i for i in ids if i.startswith(PARTNER_PREFIX))
+
+
+def trigger_partners(d: Deployment, partners: list[str], deadline: float) -> tuple[dict, list[dict]]:
+    """Trigger each partner DAG once over the REST API and wait until every partner run is final and successful.
+    Returns ({dag_id: run_id} of the triggered runs, all partner runs)."""
+    started = time.monotonic()
     triggered = {}
     for p in partners:
         # a fixed run id: a retried POST whose first attempt got through answers 409, not a second run
@@ -182,7 +196,7 @@ def trigger_and_wait(d: Deployment) -> dict:
             if e.response is None or e.response.status_code != 409:
                 raise
             triggered[p] = run_id
-    d.timings["dags_parsed_and_triggered"] = round(time.monotonic() - started, 1)
+    d.timings["triggered"] = round(time.monotonic() - started, 1)
 
     def partners_done():
         runs = [r for p in partners for r in d.dag_runs(p)]
@@ -196,6 +210,16 @@ def trigger_and_wait(d: Deployment) -> dict:
 
     runs = _wait(partners_done, deadline - time.monotonic(), "the partner runs", d=d)
     d.timings["partner_runs"] = round(time.monotonic() - started, 1)
+    return triggered, runs
+
+
+def trigger_and_wait(d: Deployment) -> dict:
+    """Trigger every partner DAG; wait for all partner runs and then an Asset-triggered warehouse run."""
+    started = time.monotonic()
+    deadline = started + RUN_TIMEOUT
+    wanted = None
+    partners = wait_for_dags(d)
+    triggered, runs = trigger_partners(d, partners, deadline)
 
     def _ts(value: str) -> datetime:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -164,6 +164,19 @@ def test_workers_are_replicated(compose):
     assert compose["services"]["airflow-worker"]["deploy"]["replicas"] >= 2
 
 
+def test_celery_settings_match_the_tested_local_celery_path(compose):
+    """The same executor, metadata driver and result-backend driver as `regiowerk airflow up --executor celery`
+    (tests/test_airflow_celery.py); SQLAlchemy 2.1 would pick psycopg 3 (not installed) for a bare postgresql://."""
+    from regiowerk.airflow_local import celery_urls
+
+    local = celery_urls("postgresql://u:p@db:5432/airflow", "redis://redis:6379/0")
+    for name in AIRFLOW_SERVICES:
+        env = environment(compose["services"][name])
+        for key in ("AIRFLOW__CORE__EXECUTOR", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__BROKER_URL",
+                    "AIRFLOW__CELERY__RESULT_BACKEND"):
+            assert env[key].split("://")[0] == local[key].split("://")[0], (name, key, env.get(key))
+
+
 def test_healthchecks_and_start_order(compose):
     services = compose["services"]
     one_shot = {"airflow-init", "metabase-bootstrap"}

@@ -2,8 +2,11 @@
 
 ``up`` starts ``airflow api-server``, ``airflow scheduler`` and ``airflow dag-processor`` (LocalExecutor) on
 127.0.0.1, each as the leader of its own process group (``setsid``), against a metadata database in the
-project-local ``AIRFLOW_HOME``. Their PIDs go into ``$AIRFLOW_HOME/regiowerk-pids.json``; ``down`` signals
-exactly those process groups (SIGTERM, then SIGKILL after a timeout) and removes the file. ``--demo`` also
+project-local ``AIRFLOW_HOME``. ``up --executor celery`` runs the same deployment scaled out the way production
+is: CeleryExecutor, a PostgreSQL metadata database (``--metadata-url``), a Redis broker (``--broker-url``) and
+``--workers N`` ``airflow celery worker`` processes named ``worker<i>@<host>`` (see docs/operations.md,
+"Scaling out"). Their PIDs go into ``$AIRFLOW_HOME/regiowerk-pids.json``; ``down`` signals exactly those
+process groups (SIGTERM, then SIGKILL after a timeout) and removes the file. ``--demo`` also
 generates the demo partner sources and runs the UWV stand-in API as a child process.
 
 Partner Connections and Variables come from ``.env.airflow`` (``AIRFLOW_CONN_<ID>=<json or uri>`` and
@@ -36,6 +39,14 @@ PID_FILE = "regiowerk-pids.json"
 SECRETS_FILE = "regiowerk-secrets.json"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
+EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+WORKER_PREFIX = "celery-worker-"  # process names in the pid file: celery-worker-1, celery-worker-2, ...
+# Each local Celery worker's task processes report the worker's Celery name as their hostname (see
+# celery_worker_hostname): on one machine every worker otherwise reports the same machine name.
+WORKER_HOSTNAME_ENV = "REGIOWERK_CELERY_HOSTNAME"
+WORKER_HOSTNAME_CALLABLE = "regiowerk.airflow_local.celery_worker_hostname"
+METADATA_URL_ENV = "REGIOWERK_AIRFLOW_METADATA_URL"  # defaults of --metadata-url / --broker-url
+BROKER_URL_ENV = "REGIOWERK_CELERY_BROKER_URL"
 USERNAME = "admin"
 HOST = "127.0.0.1"
 
@@ -112,10 +123,59 @@ def _password(home: Path) -> str:
     return password
 
 
+def celery_worker_hostname() -> str:
+    """Airflow ``hostname_callable`` of the local Celery workers: the worker's Celery name (``worker1@host``)
+    from ``REGIOWERK_CELERY_HOSTNAME``, else the machine's FQDN (Airflow's default)."""
+    return os.environ.get(WORKER_HOSTNAME_ENV) or socket.getfqdn()
+
+
+def redact(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages and the pid file)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    p = urlsplit(url)
+    if not p.password:
+        return url
+    netloc = f"{p.username or ''}:***@{p.netloc.rsplit('@', 1)[1]}"
+    return urlunsplit(p._replace(netloc=netloc))
+
+
+def celery_urls(metadata_url: str | None, broker_url: str | None) -> dict[str, str]:
+    """The CeleryExecutor settings for a PostgreSQL metadata database and a Redis broker.
+
+    ``metadata_url`` is a ``postgresql://`` URL (a unix-socket directory as ``?host=/dir`` works: Airflow derives
+    its asyncpg URL from it, and asyncpg takes a directory as host); Airflow gets it as ``postgresql+psycopg2://``
+    and Celery's result backend as ``db+postgresql+psycopg2://`` (SQLAlchemy 2.1's default PostgreSQL driver is
+    psycopg 3, which is not installed).
+    """
+    if not metadata_url:
+        raise ValueError("the celery executor needs --metadata-url postgresql://USER:PASSWORD@HOST:PORT/DB "
+                         "(Celery cannot share a SQLite metadata database between machines)")
+    scheme, sep, rest = metadata_url.partition("://")
+    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres"):
+        raise ValueError(f"--metadata-url must be a postgresql:// URL, got {redact(metadata_url)!r}")
+    if not broker_url:
+        raise ValueError("the celery executor needs --broker-url redis://HOST:PORT/DB (e.g. redis://127.0.0.1:6379/0)")
+    if not broker_url.startswith(("redis://", "rediss://")):
+        raise ValueError(f"--broker-url must be a redis:// URL, got {redact(broker_url)!r}")
+    return {
+        "AIRFLOW__CORE__EXECUTOR": EXECUTORS["celery"],
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{rest}",
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{rest}",
+    }
+
+
 def deployment_env(home: Path | None = None, port: int | None = None, *, overrides: dict[str, str] | None = None,
-                   parallelism: int = 4, all_admins: bool = False, metadata_db: str | None = None
-                   ) -> dict[str, str]:
-    """The complete environment of the deployment's processes (this process's environment is not changed)."""
+                   parallelism: int = 4, all_admins: bool = False, metadata_db: str | None = None,
+                   executor: str = "local", broker_url: str | None = None) -> dict[str, str]:
+    """The complete environment of the deployment's processes (this process's environment is not changed).
+
+    ``executor="celery"`` needs ``metadata_db`` (postgresql://) and ``broker_url`` (redis://).
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}: one of {', '.join(EXECUTORS)}")
+    celery = celery_urls(metadata_db, broker_url) if executor == "celery" else {}
     env = os.environ.copy()
     env.update(overrides or {})
     if home:
@@ -127,6 +187,7 @@ def deployment_env(home: Path | None = None, port: int | None = None, *, overrid
     home = Path(env["AIRFLOW_HOME"])
     if metadata_db:
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = metadata_db
+    env.update(celery)
     if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] = "regiowerk.airflow_local.SQLITE_CONNECT_ARGS"
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC"] = "regiowerk.airflow_local.SQLITE_CONNECT_ARGS"
@@ -322,12 +383,18 @@ def _port_open(port: int) -> bool:
         return s.connect_ex((HOST, port)) == 0
 
 
+class _Died(Exception):
+    """A component we started exited while we waited for the deployment (its name(s) in args[0])."""
+
+
 def _wait(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if check():
                 return
+        except _Died:
+            raise
         except Exception:  # noqa: BLE001 - not ready yet
             pass
         time.sleep(interval)
@@ -405,12 +472,45 @@ def write_pool_policy(home: Path) -> Path | None:
     return f
 
 
+def worker_names(workers: int) -> list[str]:
+    """Celery names of the local workers: ``worker1@<host>`` ... (Celery's ``%h`` is this host name too)."""
+    return [f"worker{i}@{socket.gethostname()}" for i in range(1, workers + 1)]
+
+
+def celery_inspect(broker_url: str, command: str, destinations: list[str] | None = None,
+                   timeout: float = 2.0) -> dict:
+    """Celery's own remote control: ``celery inspect COMMAND`` (ping, stats, active, ...) over the broker.
+
+    Returns {worker name: reply} of the workers that answered within ``timeout`` ({} when none did). The broker
+    URL goes to the child's environment, not its command line (it may hold a password).
+    """
+    exe = Path(sys.executable).parent / "celery"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "celery"]
+    cmd += ["inspect", command, "--json", "--timeout", str(timeout)]
+    if destinations:
+        cmd += ["--destination", ",".join(destinations)]
+    env = {**os.environ, "CELERY_BROKER_URL": broker_url}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout + 60)
+    if done.returncode != 0:  # 69 (EX_UNAVAILABLE): no worker replied
+        return {}
+    return json.loads(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "{}")
+
+
 def up(home: Path | None = None, *, port: int | None = None, demo: bool = False, env_file: Path | None = None,
        overrides: dict[str, str] | None = None, parallelism: int = 4, all_admins: bool = False,
-       timeout: float = 180, out: Callable[[str], None] = _say) -> dict:
-    """Start the deployment; returns the state written to the pid file (plus the admin password)."""
+       timeout: float = 180, executor: str = "local", metadata_url: str | None = None,
+       broker_url: str | None = None, workers: int = 2, worker_concurrency: int = 2,
+       out: Callable[[str], None] = _say) -> dict:
+    """Start the deployment; returns the state written to the pid file (plus the admin password).
+
+    ``executor="celery"``: CeleryExecutor with the metadata database at ``metadata_url`` (PostgreSQL), the broker
+    at ``broker_url`` (Redis; not started here) and ``workers`` Celery workers of ``worker_concurrency`` each.
+    """
     started = time.monotonic()
-    env = deployment_env(home, port, overrides=overrides, parallelism=parallelism, all_admins=all_admins)
+    if executor == "celery" and workers < 1:
+        raise ValueError("--workers must be at least 1")
+    env = deployment_env(home, port, overrides=overrides, parallelism=parallelism, all_admins=all_admins,
+                         executor=executor, metadata_db=metadata_url, broker_url=broker_url)
     home = Path(env["AIRFLOW_HOME"])
     pid_file = home / PID_FILE
     if pid_file.exists():
@@ -430,7 +530,12 @@ def up(home: Path | None = None, *, port: int | None = None, demo: bool = False,
             "policy is not installed: parallel DuckDB writers may collide (use --parallelism 1)")
     url = env["AIRFLOW__API__BASE_URL"]
     state: dict = {"url": url, "airflow_home": str(home), "username": USERNAME,
-                   "passwords_file": str(home / PASSWORDS_FILE), "processes": {}}
+                   "passwords_file": str(home / PASSWORDS_FILE), "executor": env["AIRFLOW__CORE__EXECUTOR"],
+                   "metadata_db": redact(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]), "processes": {}}
+    names = worker_names(workers) if executor == "celery" else []
+    if names:
+        state["broker"] = redact(env["AIRFLOW__CELERY__BROKER_URL"])
+        state["workers"] = names
 
     def save() -> None:
         pid_file.write_text(json.dumps(state, indent=2))
@@ -444,9 +549,19 @@ def up(home: Path | None = None, *, port: int | None = None, demo: bool = False,
         port_ = env["AIRFLOW__API__PORT"]
         commands = {"api-server": ["api-server", "--host", HOST, "--port", port_],
                     "scheduler": ["scheduler"], "dag-processor": ["dag-processor"]}
+        envs = {}
+        for i, name in enumerate(names, 1):
+            # all workers share this machine's AIRFLOW_HOME/logs, which the api-server reads directly: no log
+            # server per worker (they would all want the one worker_log_server_port)
+            commands[f"{WORKER_PREFIX}{i}"] = ["celery", "worker", "--celery-hostname", name,
+                                               "--concurrency", str(worker_concurrency), "--skip-serve-logs"]
+            envs[f"{WORKER_PREFIX}{i}"] = {**env, WORKER_HOSTNAME_ENV: name,
+                                           "AIRFLOW__CORE__HOSTNAME_CALLABLE": WORKER_HOSTNAME_CALLABLE}
+
         def start(*names: str) -> None:
             for name in names:
-                state["processes"][name] = _start(name, [*_airflow_cmd(), *commands[name]], env, home / "logs")
+                state["processes"][name] = _start(name, [*_airflow_cmd(), *commands[name]], envs.get(name, env),
+                                                  home / "logs")
                 save()
             out("  started " + ", ".join(f"{n} ({state['processes'][n]['pid']})" for n in names))
 
@@ -468,6 +583,10 @@ def up(home: Path | None = None, *, port: int | None = None, demo: bool = False,
         start("api-server", "dag-processor")
         wait_for(lambda: (health(url).get("metadatabase") or {}).get("status") == "healthy", "the api-server")
         _ensure_pool(url, get_token(url, password) if not all_admins else _anonymous_token(url))
+        if names:  # the workers consume before the scheduler queues the first task
+            start(*(f"{WORKER_PREFIX}{i}" for i in range(1, len(names) + 1)))
+            broker = env["AIRFLOW__CELERY__BROKER_URL"]
+            wait_for(lambda: set(celery_inspect(broker, "ping", names)) >= set(names), "the Celery workers")
         start("scheduler")
         wait_for(lambda: _healthy(url), "Airflow health")
     except BaseException:
@@ -476,14 +595,12 @@ def up(home: Path | None = None, *, port: int | None = None, demo: bool = False,
     state["seconds_to_healthy"] = round(time.monotonic() - started, 1)
     save()
     out(f"Airflow is up in {state['seconds_to_healthy']}s: {url}")
+    out(f"  executor: {state['executor']}, metadata: {state['metadata_db']}"
+        + (f", broker: {state['broker']}, workers: {', '.join(names)}" if names else ""))
     out(f"  login: {USERNAME} / {password}   (password in {home / PASSWORDS_FILE})"
         + ("   [all-admins: no login needed]" if all_admins else ""))
     out(f"  logs: {home / 'logs'}   stop: regiowerk airflow down")
     return {**state, "password": password}
-
-
-class _Died(Exception):
-    pass
 
 
 def _anonymous_token(url: str) -> str:
@@ -506,9 +623,15 @@ def down(home: Path | None = None, *, timeout: float = 30, out: Callable[[str], 
         return []
     state = json.loads(pid_file.read_text())
     stopped = []
-    # Airflow first (scheduler before api-server: running tasks report to the api-server), the demo API last
-    order = ["scheduler", "dag-processor", "api-server"]
-    names = sorted(state["processes"], key=lambda n: order.index(n) if n in order else len(order))
+    # Airflow first (scheduler, then the Celery workers, then the api-server: running tasks report to the
+    # api-server), the demo API last
+    order = ["scheduler", WORKER_PREFIX, "dag-processor", "api-server"]
+
+    def rank(name: str) -> int:
+        return next((i for i, o in enumerate(order) if name == o or (o.endswith("-") and name.startswith(o))),
+                    len(order))
+
+    names = sorted(state["processes"], key=rank)
     for name in names:
         entry = state["processes"][name]
         t0 = time.monotonic()
@@ -519,7 +642,10 @@ def down(home: Path | None = None, *, timeout: float = 30, out: Callable[[str], 
     return stopped
 
 
-def status(home: Path | None = None, *, out: Callable[[str], None] = _say) -> dict:
+def status(home: Path | None = None, *, broker_url: str | None = None, out: Callable[[str], None] = _say) -> dict:
+    """Recorded processes (running or not), the health endpoint and, for the CeleryExecutor, which workers
+    answer Celery's ``inspect ping`` (needs the broker URL when it holds a password: ``broker_url`` or
+    ``$REGIOWERK_CELERY_BROKER_URL``)."""
     home = _home(home)
     pid_file = home / PID_FILE
     if not pid_file.exists():
@@ -537,14 +663,36 @@ def status(home: Path | None = None, *, out: Callable[[str], None] = _say) -> di
         result["health"] = h
     except Exception as e:  # noqa: BLE001
         out(f"  {state['url']}: not answering ({e.__class__.__name__})")
+    workers = state.get("workers") or []
+    if workers:
+        recorded = state.get("broker", "")
+        broker = broker_url or os.environ.get(BROKER_URL_ENV) or (recorded if "***" not in recorded else None)
+        if broker:
+            answered = celery_inspect(broker, "ping", workers)
+            result["celery"] = {w: w in answered for w in workers}
+            out("  celery workers: " + ", ".join(f"{w} {'answers' if ok else 'NOT answering'}"
+                                                 for w, ok in result["celery"].items()))
+        else:
+            out(f"  celery workers: set {BROKER_URL_ENV} to ping them (the recorded broker URL is redacted)")
     return result
 
 
 # ------------------------------------------------------------------------------------------------------ CLI
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    info = up(args.airflow_home, port=args.port, demo=args.demo, env_file=args.env_file,
-              parallelism=args.parallelism, all_admins=args.all_admins, timeout=args.timeout)
+    if args.executor == "local" and (args.metadata_url or args.broker_url or args.workers is not None):
+        raise SystemExit("regiowerk airflow up: --metadata-url, --broker-url and --workers belong to "
+                         "--executor celery")
+    celery = args.executor == "celery"
+    try:
+        info = up(args.airflow_home, port=args.port, demo=args.demo, env_file=args.env_file,
+                  parallelism=args.parallelism, all_admins=args.all_admins, timeout=args.timeout,
+                  executor=args.executor,
+                  metadata_url=args.metadata_url or (os.environ.get(METADATA_URL_ENV) if celery else None),
+                  broker_url=args.broker_url or (os.environ.get(BROKER_URL_ENV) if celery else None),
+                  workers=2 if args.workers is None else args.workers, worker_concurrency=args.worker_concurrency)
+    except ValueError as e:
+        raise SystemExit(f"regiowerk airflow up: {e}") from None
     return 0 if info else 1
 
 
@@ -555,7 +703,8 @@ def _cmd_down(args: argparse.Namespace) -> int:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     result = status(args.airflow_home)
-    return 0 if result and all(v for k, v in result.items() if k != "health") else 1
+    processes = {k: v for k, v in result.items() if k not in ("health", "celery")}
+    return 0 if processes and all(processes.values()) and all(result.get("celery", {}).values()) else 1
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -575,11 +724,28 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="task processes at a time (DuckDB writers share the one-slot regiowerk_warehouse pool)")
     p.add_argument("--all-admins", action="store_true", help="local UI without login (never on a shared host)")
     p.add_argument("--timeout", type=float, default=180, help="seconds to wait for health")
+    g = p.add_argument_group(
+        "scaling out (CeleryExecutor)",
+        "The production executor on this machine: PostgreSQL holds Airflow's metadata (and Celery's results), "
+        "Redis is the broker (start it yourself, e.g. `redis-server --port 6379 --bind 127.0.0.1`), and N "
+        "`airflow celery worker` processes named worker1@HOST ... run the tasks. Task instances report the "
+        "worker's name as their hostname. `down` stops the workers too.")
+    g.add_argument("--executor", choices=sorted(EXECUTORS), default="local",
+                   help="local: LocalExecutor and SQLite in AIRFLOW_HOME (default); celery: see above")
+    g.add_argument("--metadata-url", default=None,
+                   help="postgresql://USER:PASSWORD@HOST:PORT/DB of Airflow's metadata database "
+                        "(a unix socket as postgresql://USER@/DB?host=/socket/dir); "
+                        "default $REGIOWERK_AIRFLOW_METADATA_URL")
+    g.add_argument("--broker-url", default=None,
+                   help="redis://[:PASSWORD@]HOST:PORT/DB of the Celery broker; default $REGIOWERK_CELERY_BROKER_URL")
+    g.add_argument("--workers", type=int, default=None, help="number of Celery workers (default 2)")
+    g.add_argument("--worker-concurrency", type=int, default=2, help="task processes per Celery worker")
     p.set_defaults(func=_cmd_up)
     p = sub.add_parser("down", parents=[common], help="stop the processes `up` started")
     p.add_argument("--timeout", type=float, default=30, help="seconds between SIGTERM and SIGKILL")
     p.set_defaults(func=_cmd_down)
-    p = sub.add_parser("status", parents=[common], help="show the recorded processes and the health endpoint")
+    p = sub.add_parser("status", parents=[common],
+                       help="show the recorded processes, the health endpoint and which Celery workers answer")
     p.set_defaults(func=_cmd_status)
     return parser
 
