@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "regiowerk.selfcheck",  # regiowerk check FILE --partner ID
     "regiowerk.demo.national",  # regiowerk generate --scale ...
     "regiowerk.airflow_local",  # regiowerk airflow up|down|status
+    "regiowerk.keys",  # regiowerk keys status|rotate
 )
 
 
