@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "regiowerk.demo.national",  # regiowerk generate --scale ...
     "regiowerk.airflow_local",  # regiowerk airflow up|down|status
     "regiowerk.keys",  # regiowerk keys status|rotate
+    "regiowerk.retention",  # regiowerk retention [--days N] [--apply]
 )
 
 

@@ -89,7 +89,7 @@ def apply_chain(persoon_id: str, keys: list[bytes]) -> str:
     return persoon_id
 
 
-class _Db:
+class Db:
     """The few operations rotation needs, on a psycopg2 or a DuckDB connection."""
 
     def __init__(self, con) -> None:
@@ -143,7 +143,7 @@ class _Db:
             self.con.unregister("_rw_sleutelmap_df")
 
 
-def _ensure(db: _Db) -> None:
+def _ensure(db: Db) -> None:
     # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists: ask first, so
     # the loader role (no CREATE on the database) can run this.
     if not db.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'audit'")[0][0]:
@@ -153,7 +153,7 @@ def _ensure(db: _Db) -> None:
 
 def current_chain(con) -> list[KeyVersion]:
     """The recorded key versions, oldest first (empty: never rotated, persoon_id is version 1)."""
-    db = _Db(con)
+    db = Db(con)
     exists = db.execute("SELECT count(*) FROM information_schema.tables "
                         "WHERE table_schema = 'audit' AND table_name = 'sleutelversies'")[0][0]
     if not exists:
@@ -164,7 +164,7 @@ def current_chain(con) -> list[KeyVersion]:
 
 def record_versions(con, fingerprints: list[str] | tuple[str, ...]) -> None:
     """Record key versions 1..n (a warehouse's first load: the pseudonyms it gets are made with these keys)."""
-    db = _Db(con)
+    db = Db(con)
     _ensure(db)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     for versie, fp in enumerate(fingerprints, start=1):
@@ -229,7 +229,7 @@ def rotate_key(con, old_key: bytes, new_key: bytes) -> int:
     """
     if not old_key or not new_key or old_key == new_key:
         raise KeyRotationError("old and new key must be non-empty and different")
-    db = _Db(con)
+    db = Db(con)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     db.begin()
     try:
@@ -300,12 +300,6 @@ Procedure:
 """
 
 
-def _warehouse():
-    from regiowerk import pg, warehouse
-
-    return pg.connect() if pg.is_postgres_url(pg.warehouse_url()) else warehouse.connect()
-
-
 def _regio(args) -> str:
     from regiowerk.registry import load_registry
 
@@ -324,15 +318,16 @@ def pending_landing(con) -> list[str]:
     files = sorted(paths().landing.glob("*/*/*.parquet"))
     if not files:
         return []
-    loaded = {r[0] for r in _Db(con).execute("SELECT delivery_id FROM audit.deliveries WHERE status = 'loaded'")}
+    loaded = {r[0] for r in Db(con).execute("SELECT delivery_id FROM audit.deliveries WHERE status = 'loaded'")}
     return [str(f.relative_to(paths().landing)) for f in files if f.stem not in loaded]
 
 
 def _cmd_status(args) -> int:
+    from regiowerk import pg
     from regiowerk.pseudonymise import VERSION_NAME, configured_fingerprints, region_key, version_value
 
     regio = _regio(args)
-    con = _warehouse()
+    con = pg.connect_configured()
     try:
         chain = current_chain(con)
     finally:
@@ -350,11 +345,12 @@ def _cmd_status(args) -> int:
 
 
 def _cmd_rotate(args) -> int:
+    from regiowerk import pg
     from regiowerk.pseudonymise import (VERSION_NAME, chain_keys_from_store, region_key, secret,
                                         version_value)
 
     regio = _regio(args)
-    con = _warehouse()
+    con = pg.connect_configured()
     try:
         recorded = [v.vingerafdruk for v in current_chain(con)]
         base = region_key(regio)

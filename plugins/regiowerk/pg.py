@@ -65,14 +65,22 @@ def connect(url: str | None = None):
     return psycopg2.connect(url, application_name="regiowerk")
 
 
+def connect_configured():
+    """The configured warehouse: PostgreSQL when ``REGIOWERK_WAREHOUSE_URL`` is a postgresql:// URL, else the
+    DuckDB file (``REGIOWERK_WAREHOUSE``). For commands that work on either (keys, retention)."""
+    from regiowerk import warehouse as duckdb_warehouse
+
+    return connect() if is_postgres_url(warehouse_url()) else duckdb_warehouse.connect()
+
+
 def ensure_schema(conn) -> None:
     """Create the raw and audit schemas and tables if missing (idempotent), committed."""
-    from regiowerk import keys
+    from regiowerk import keys, retention
 
     with conn.cursor() as cur:
         cur.execute("SELECT nspname FROM pg_namespace")
         schemas = {r[0] for r in cur.fetchall()}
-        for stmt in [*warehouse.ddl_statements(), keys.SLEUTELVERSIES]:
+        for stmt in [*warehouse.ddl_statements(), keys.SLEUTELVERSIES, retention.PURGES]:
             # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists; the
             # loader role does not have that (regiowerk.access), so existing schemas are skipped
             if stmt.startswith("CREATE SCHEMA IF NOT EXISTS ") and stmt.split()[-1] in schemas:
