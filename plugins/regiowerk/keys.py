@@ -168,7 +168,9 @@ def record_versions(con, fingerprints: list[str] | tuple[str, ...]) -> None:
     _ensure(db)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     for versie, fp in enumerate(fingerprints, start=1):
-        db.execute("INSERT INTO audit.sleutelversies VALUES (?, ?, ?, NULL, ?)", (versie, fp, _METHOD[versie == 1], now))
+        # two first loads racing (PostgreSQL): the second waits for the first and records nothing
+        db.execute("INSERT INTO audit.sleutelversies VALUES (?, ?, ?, NULL, ?) ON CONFLICT DO NOTHING",
+                   (versie, fp, _METHOD[versie == 1], now))
 
 
 _METHOD = {True: "HMAC-SHA256(k1, bsn)", False: "HMAC-SHA256(k_n, persoon_id_v(n-1))"}
@@ -283,7 +285,8 @@ ROTATE_HELP = """Re-key every pseudonym in the warehouse to a new key version, i
 
 persoon_id_v(n+1) = HMAC-SHA256(k(n+1), persoon_id_vn) in every table (raw, audit.quarantine values, all
 dbt schemas), so links between sources and all counts stay intact. The warehouse is REGIOWERK_WAREHOUSE_URL
-(PostgreSQL) or the DuckDB file REGIOWERK_WAREHOUSE.
+(PostgreSQL; connect as the owner of the warehouse tables, regiowerk_etl in docker-compose) or the DuckDB file
+REGIOWERK_WAREHOUSE.
 
 Procedure:
   1. Pause the partner DAGs and let every delivery in flight load (the command refuses while a landing file

@@ -5,7 +5,8 @@ with ``COPY ... FROM STDIN (FORMAT csv)`` from an in-memory CSV written by pyarr
 an unquoted empty field, so an empty string and NULL stay different), inside ONE transaction per delivery:
 
     lock on the delivery id (pg_advisory_xact_lock) -> already loaded? no-op
-    -> key version check (regiowerk.keys.check_delivery_keys) -> delete leftovers of this delivery_id -> COPY raw.<dataset> -> COPY audit.quarantine
+    -> key version check (regiowerk.keys.check_delivery_keys)
+    -> delete leftovers of this delivery_id -> COPY raw.<dataset> -> COPY audit.quarantine
     -> INSERT audit.deliveries -> COMMIT
 
 Two loaders racing on the same delivery serialise on the advisory lock; the second one sees ``loaded`` and

@@ -1,28 +1,30 @@
 """Retention: purge what the platform no longer needs after a configured number of days (AVG storage limitation).
 
-What is purged (``regiowerk retention`` shows it; ``--apply`` purges it; :func:`purge` is the same for a DAG task):
+What is purged (``regiowerk retention`` shows it; ``--apply`` purges it; ``retention.purge()`` does the same
+in a daily DAG task):
 
 =============  =================================================================================================
 kind           what
 =============  =================================================================================================
-``landing``    pseudonymised landing files ``data/landing/<partner>/<dataset>/*.parquet`` older than N days: a
+landing        pseudonymised landing files ``data/landing/<partner>/<dataset>/*.parquet`` older than N days: a
                replay buffer for the last deliveries; the warehouse holds the loaded rows
-``quarantine`` rows of ``audit.quarantine`` that are no longer open (resolved, replayed, ... any status other
+quarantine     rows of ``audit.quarantine`` that are no longer open (resolved, replayed, ... any status other
                than ``open``) and were quarantined more than N days ago; open rows are never purged
-``staging``    encrypted extract leftovers ``data/staging/<partner>/<dataset>/*`` (a failed run between extract
+staging        encrypted extract leftovers ``data/staging/<partner>/<dataset>/*`` (a failed run between extract
                and pseudonymise) older than N days or one day, whichever is shorter: they hold clear BSNs,
                encrypted, and a healthy run deletes them within minutes
-``reports``    report folders under ``data/runs`` (``runs/<folder>`` or ``runs/<partner>/<folder>``) whose newest
+reports        report folders under ``data/runs`` (``runs/<folder>`` or ``runs/<partner>/<folder>``) whose newest
                file is older than N days
 =============  =================================================================================================
 
-Retention days: ``--days N``, else ``REGIOWERK_RETENTION_DAYS``, else :data:`DEFAULT_DAYS` (35). Rationale: the
+Retention days: ``--days N``, else ``REGIOWERK_RETENTION_DAYS``, else DEFAULT_DAYS (35). Rationale: the
 longest regular delivery cycle is monthly; 35 days keeps the last delivery of every partner (a replay or a
 question about it is possible) plus a week of margin, and nothing older. Everything purged is either already in
 the warehouse (landing), or was judged and closed (quarantine), or is a temporary hand-over (staging, reports).
 
 ``audit.purges`` gets one row per purge and partner/dataset/kind with counts only (items, rows, bytes), never
-values or file names. Works on DuckDB and PostgreSQL (the configured warehouse, :func:`regiowerk.pg.connect_configured`).
+values or file names. Works on DuckDB and PostgreSQL (the configured warehouse,
+:func:`regiowerk.pg.connect_configured`).
 """
 
 from __future__ import annotations
@@ -256,7 +258,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``regiowerk retention``."""
     p = subparsers.add_parser(
         "retention", help="show (or --apply: purge) landing files, closed quarantine rows and leftovers past retention",
-        description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[1],
+        description=__doc__.replace("``", "").replace(":func:", "").replace("`", ""),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--days", type=int, default=None,
                    help=f"retention in days (default: {DAYS_ENV} or {DEFAULT_DAYS})")
