@@ -264,3 +264,29 @@ def test_keys_rotate_command_on_duckdb(tmp_path, monkeypatch, capsys):
     con = warehouse.connect(read_only=True)
     assert [v.versie for v in keys.current_chain(con)] == [1, 2]
     con.close()
+
+
+def test_keys_rotate_command_on_postgres(tmp_path, monkeypatch, capsys):
+    from regiowerk.cli import main
+
+    demo_warehouse()
+    url = fresh_database("rw_keys_cli", template=demo_warehouse())
+    monkeypatch.setenv("REGIOWERK_WAREHOUSE_URL", url)
+    monkeypatch.setenv("REGIOWERK_DATA_DIR", str(tmp_path / "data"))  # no landing file in flight
+    monkeypatch.delenv(VERSION_NAME, raising=False)
+    monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_V2", NEW.decode())
+    conn = psycopg2.connect(url)
+    before = one(conn, LINKS["gemeente_uwv"])
+    conn.rollback()
+    assert main(["keys", "rotate"]) == 0
+    value = re.search(VERSION_NAME + r"=(\S+)", capsys.readouterr().out).group(1)
+    assert one(conn, LINKS["gemeente_uwv"]) == before
+    assert [v.versie for v in keys.current_chain(conn)] == [1, 2]
+    conn.close()
+    monkeypatch.setenv(VERSION_NAME, value)
+    assert main(["keys", "status"]) == 0
+    # the next rotation needs V3, and checks V2 against its fingerprint first
+    monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_V2", "not the key of version 2")
+    monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_V3", "key three")
+    assert main(["keys", "rotate"]) == 2
+    assert "does not match the fingerprint of key version 2" in capsys.readouterr().err

@@ -359,7 +359,7 @@ def _cmd_rotate(args) -> int:
         base = region_key(regio)
         if recorded and fingerprint(base) != recorded[0]:
             raise KeyRotationError(f"the key of region {regio} is not key version 1 of audit.sleutelversies")
-        chain = chain_keys_from_store(recorded or [fingerprint(base)])
+        chain = chain_keys_from_store(recorded or [fingerprint(base)], "audit.sleutelversies")
         old = chain[-1] if chain else base
         versie = max(len(recorded), 1) + 1
         name = KEY_ENV.format(versie=versie)

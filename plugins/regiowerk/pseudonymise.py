@@ -124,8 +124,9 @@ def version_value(fingerprints: list[str] | tuple[str, ...]) -> str:
     return f"{len(fingerprints)}:{','.join(fingerprints)}"
 
 
-def chain_keys_from_store(fingerprints: tuple[str, ...] | list[str]) -> list[bytes]:
-    """The keys of versions 2..n from the secret store, each checked against its fingerprint (fail closed)."""
+def chain_keys_from_store(fingerprints: tuple[str, ...] | list[str], recorded_in: str = VERSION_NAME) -> list[bytes]:
+    """The keys of versions 2..n from the secret store, each checked against its fingerprint (fail closed);
+    ``recorded_in`` names where the fingerprints come from, for the message."""
     from regiowerk.keys import KEY_ENV, fingerprint
 
     keys = []
@@ -134,11 +135,11 @@ def chain_keys_from_store(fingerprints: tuple[str, ...] | list[str]) -> list[byt
         key = secret(name)
         if not key:
             raise ConfigurationError(
-                f"pseudonym key version {versie} is missing: {VERSION_NAME} names {len(fingerprints)} versions, "
+                f"pseudonym key version {versie} is missing: {recorded_in} names {len(fingerprints)} versions, "
                 f"so {name} must be set (environment or Airflow Variable {name.lower()}); no pseudonym was made")
         if fingerprint(key.encode("utf-8")) != expected:
             raise ConfigurationError(
-                f"{name} does not match the fingerprint of key version {versie} in {VERSION_NAME}: "
+                f"{name} does not match the fingerprint of key version {versie} in {recorded_in}: "
                 f"a wrong or stale key; no pseudonym was made")
         keys.append(key.encode("utf-8"))
     return keys
