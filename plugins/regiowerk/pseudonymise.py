@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import os
 import re
+import sys
 
 from regiowerk.errors import ConfigurationError
 
@@ -98,10 +99,19 @@ _VERSION_VALUE = re.compile(r"^([1-9][0-9]*)(?::([0-9a-f]{16}(?:,[0-9a-f]{16})*)
 
 
 def secret(name: str) -> str | None:
-    """``name`` from the environment, else the Airflow Variable (or AIRFLOW_VAR_) of that name in lower case."""
+    """``name`` from the environment, else ``AIRFLOW_VAR_<NAME>``, else (inside Airflow) the Airflow Variable of
+    that name in lower case.
+
+    The Airflow Variable is asked only when Airflow's Task SDK is already loaded in this process (a task, or
+    ``dag.test()``): outside a task there is no Variable to reach, and importing Airflow just to find that out
+    costs seconds in every ``regiowerk check`` and benchmark. Commands run outside Airflow read the environment.
+    """
+    value = os.environ.get(name) or os.environ.get("AIRFLOW_VAR_" + name.upper())
+    if value or "airflow.sdk" not in sys.modules:
+        return value or None
     from regiowerk.secret_store import get_variable
 
-    return os.environ.get(name) or get_variable(name.lower())
+    return get_variable(name.lower())
 
 
 def configured_fingerprints() -> tuple[str, ...]:
