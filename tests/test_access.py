@@ -278,6 +278,60 @@ def test_role_names_are_validated_identifiers():
     assert re.match(r"^[a-z_0-9]+$", access.partner_role("uwv_haaglanden"))
 
 
+PARTNER = "regiowerk_partner_gemeente_delft"
+
+
+@pytest.mark.parametrize("role", ["regiowerk_bi_reader", PARTNER, "regiowerk_regio_am21"])
+def test_snapshots_kwaliteit_and_audit_are_not_for_partners_or_bi(admin, role):
+    schemas = ("snapshots", "kwaliteit", "audit") + (("raw",) if role == "regiowerk_bi_reader" else ())
+    found = tables(admin, schemas)
+    assert ("snapshots", "snap_kandidaat_status") in found and any(s == "kwaliteit" for s, _ in found)
+    for schema, table in found:
+        with pytest.raises(errors.InsufficientPrivilege):
+            as_role(admin, role, f'SELECT 1 FROM "{schema}"."{table}" LIMIT 1')
+    # the engineers read them
+    assert as_role(admin, "regiowerk_engineer", "SELECT count(*) FROM snapshots.snap_kandidaat_status")[0][0] > 0
+
+
+def test_partner_cannot_read_snapshot_rows_of_other_partners_persons(admin):
+    total = admin_rows(admin, "SELECT count(*) FROM snapshots.snap_kandidaat_status")[0][0]
+    others = admin_rows(admin, "SELECT count(*) FROM snapshots.snap_kandidaat_status s WHERE NOT EXISTS ("
+                               "SELECT 1 FROM raw.werkzoekenden w WHERE w.persoon_id = s.persoon_id "
+                               "AND w.partner_id = 'gemeente_delft')")[0][0]
+    assert total > others > 0
+    with pytest.raises(errors.InsufficientPrivilege):
+        as_role(admin, PARTNER, "SELECT count(*) FROM snapshots.snap_kandidaat_status")
+    # second line: row-level security is on with no policy for partner roles, so even a stray GRANT shows no row
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"GRANT USAGE ON SCHEMA snapshots TO {PARTNER}")
+            cur.execute(f"GRANT SELECT ON snapshots.snap_kandidaat_status TO {PARTNER}")
+            cur.execute(f"SET LOCAL ROLE {PARTNER}")
+            cur.execute("SELECT count(*) FROM snapshots.snap_kandidaat_status")
+            assert cur.fetchone()[0] == 0
+    finally:
+        admin.rollback()
+    assert as_role(admin, "regiowerk_engineer", "SELECT count(*) FROM snapshots.snap_kandidaat_status")[0][0] == total
+
+
+def test_operations_aggregates_are_for_the_regional_team_only(admin):
+    registry = load_registry().values()
+    with admin.cursor() as cur:  # what the ops models build: aggregates per partner, no persons
+        cur.execute("CREATE TABLE operations.rw_test_versheid AS SELECT partner_id, count(*) AS leveringen "
+                    "FROM audit.deliveries GROUP BY partner_id")
+    admin.commit()
+    try:
+        access.apply_roles(admin, registry, [REGIO])
+        assert as_role(admin, "regiowerk_regio_am21", "SELECT count(*) FROM operations.rw_test_versheid")[0][0] == 5
+        for role in ("regiowerk_bi_reader", PARTNER):
+            with pytest.raises(errors.InsufficientPrivilege):
+                as_role(admin, role, "SELECT count(*) FROM operations.rw_test_versheid")
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("DROP TABLE operations.rw_test_versheid")
+        admin.commit()
+
+
 def test_dbt_rebuild_fails_closed_until_apply_roles_runs_again(admin):
     """dbt recreates the marts (no grants, no RLS) and drops the bi views with them: until apply_roles runs
     again, partners and BI get an error, never unfiltered rows. Runs last in this module (it rebuilds)."""
@@ -293,3 +347,4 @@ def test_dbt_rebuild_fails_closed_until_apply_roles_runs_again(admin):
     rows = as_role(admin, "regiowerk_partner_gemeente_delft", "SELECT bronnen, gemeente_code FROM marts.dim_kandidaat")
     assert rows and all("gemeente_delft" in b.split(",") or g == "GM0503" for b, g in rows)
     assert as_role(admin, "regiowerk_bi_reader", "SELECT count(*) FROM bi.kpi_regio_maand")[0][0] > 0
+

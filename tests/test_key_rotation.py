@@ -3,6 +3,7 @@ transaction, on PostgreSQL (raw, audit and the dbt marts) and on DuckDB."""
 
 import hashlib
 import hmac
+import json
 import re
 
 import duckdb
@@ -12,7 +13,7 @@ from pg_server import demo_deliveries, demo_warehouse, fresh_database
 
 from regiowerk import keys, pg, pipeline, warehouse
 from regiowerk.errors import ConfigurationError
-from regiowerk.pseudonymise import DEMO_KEY
+from regiowerk.pseudonymise import DEMO_KEY, VERSION_NAME, version_value
 
 OLD = DEMO_KEY.encode()
 NEW = b"rotated-key-version-2-for-tests"
@@ -106,30 +107,88 @@ def test_wrong_or_reused_key_changes_nothing(conn):
     assert len(keys.current_chain(conn)) == 2
 
 
-def test_loads_after_rotation_apply_the_chain(conn, monkeypatch):
-    xcom, frame = next((x, f) for x, f in demo_deliveries().deliveries if x["partner_id"] == "gemeente_den_haag")
+def redeliver(tmp_path, monkeypatch, con, lines: int = 6) -> dict:
+    """A NEW Den Haag delivery (the first ``lines`` clients of the demo export again, in a new file) through
+    extract -> pseudonymise -> validate -> load into ``con``; the load's xcom."""
+    src = demo_deliveries().sources.den_haag_csv
+    head = src.read_bytes().splitlines(keepends=True)[: lines + 1]
+    drop = tmp_path / "drop"
+    (drop / "gemeente_den_haag").mkdir(parents=True)
+    (drop / "gemeente_den_haag" / "clienten_2099-01-01.csv").write_bytes(b"".join(head))
+    monkeypatch.setenv("REGIOWERK_DROP_DIR", str(drop))
+    monkeypatch.setenv("REGIOWERK_DATA_DIR", str(tmp_path / "data"))
+    d = pipeline.extract("gemeente_den_haag", "werkzoekenden")
+    d = pipeline.validate(pipeline.pseudonymise(d))
+    return pipeline.load(d, con=con)
+
+
+def door_knows(monkeypatch, con, *keys_v2_n: bytes) -> None:
+    """What the operator does after a rotation: chain keys and the printed version value in the secret store."""
+    for versie, key in enumerate(keys_v2_n, start=2):
+        monkeypatch.setenv(f"REGIOWERK_PSEUDONYM_KEY_V{versie}", key.decode())
+    monkeypatch.setenv(VERSION_NAME, version_value([v.vingerafdruk for v in keys.current_chain(con)]))
+
+
+def delivered_ids(rows, con, delivery_id: str, mark: str) -> set[str]:
+    """Every persoon_id of a delivery: loaded rows and the quarantined rows' values (rotated alike)."""
+    loaded = {r[0] for r in rows(con, f"SELECT persoon_id FROM raw.werkzoekenden WHERE delivery_id = {mark}",
+                                 delivery_id)}
+    held = rows(con, f"SELECT waarden FROM audit.quarantine WHERE delivery_id = {mark}", delivery_id)
+    return loaded | {json.loads(w)["persoon_id"] for (w,) in held if json.loads(w).get("persoon_id")}
+
+
+def assert_same_persons(new: set[str], old: set[str]) -> None:
+    assert len(new) >= 3  # a few valid clients were delivered again
+    assert new <= old, "a re-delivered client got another persoon_id after rotation"
+
+
+def test_new_delivery_after_rotation_joins_on_postgres(conn, tmp_path, monkeypatch):
+    original = next(x for x, _ in demo_deliveries().deliveries if x["partner_id"] == "gemeente_den_haag")
     keys.rotate_key(conn, OLD, NEW)
-    redelivery = dict(xcom, delivery_id=xcom["delivery_id"] + ".herlevering")
-    # fail closed: the chain key is not configured
-    monkeypatch.delenv("REGIOWERK_PSEUDONYM_KEY_V2", raising=False)
-    with pytest.raises(ConfigurationError, match="REGIOWERK_PSEUDONYM_KEY_V2"):
-        pg.load_delivery(conn, pipeline.Delivery.from_xcom(dict(redelivery)), frame)
+    door_knows(monkeypatch, conn, NEW)
+    out = redeliver(tmp_path, monkeypatch, conn)
+    assert out["status"] == "loaded" and out["delivery_id"] != original["delivery_id"]
+    q = "SELECT persoon_id FROM raw.werkzoekenden WHERE delivery_id = %s"
+    assert_same_persons({r[0] for r in one_p(conn, q, out["delivery_id"])},
+                        delivered_ids(one_p, conn, original["delivery_id"], "%s"))
+    # and the person still links to what UWV delivered, through the mart-level pseudonym
+    assert one_p(conn, "SELECT count(*) FROM raw.werkzoekenden n JOIN marts.dim_kandidaat k "
+                       "ON k.persoon_id = n.persoon_id WHERE n.delivery_id = %s", out["delivery_id"])[0][0] >= 3
+
+
+def test_door_without_the_new_version_cannot_load_after_rotation(conn, tmp_path, monkeypatch):
+    keys.rotate_key(conn, OLD, NEW)
+    monkeypatch.delenv(VERSION_NAME, raising=False)  # rotated, but the door was not told
+    with pytest.raises(ConfigurationError, match=r"key version 1 .* warehouse is at key version 2.*"
+                                                 + VERSION_NAME + "=2:"):
+        redeliver(tmp_path, monkeypatch, conn)
+    assert one_p(conn, "SELECT count(*) FROM audit.deliveries WHERE delivery_id LIKE %s",
+                 "%clienten_2099%")[0][0] == 0
+
+
+def test_missing_or_wrong_chain_key_fails_closed_at_the_door(conn, tmp_path, monkeypatch):
+    keys.rotate_key(conn, OLD, NEW)
+    door_knows(monkeypatch, conn, NEW)
+    monkeypatch.delenv("REGIOWERK_PSEUDONYM_KEY_V2")
+    with pytest.raises(ConfigurationError, match="REGIOWERK_PSEUDONYM_KEY_V2 must be set"):
+        redeliver(tmp_path / "a", monkeypatch, conn)
     monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_V2", "a wrong key")
-    with pytest.raises(ConfigurationError, match="fingerprint"):
-        pg.load_delivery(conn, pipeline.Delivery.from_xcom(dict(redelivery)), frame)
-    monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_V2", NEW.decode())
-    assert pg.load_delivery(conn, pipeline.Delivery.from_xcom(dict(redelivery)), frame) == "loaded"
-    original = {r[0] for r in one(conn, f"SELECT persoon_id FROM raw.werkzoekenden WHERE delivery_id = "
-                                        f"'{xcom['delivery_id']}'")}
-    again = {r[0] for r in one(conn, f"SELECT persoon_id FROM raw.werkzoekenden WHERE delivery_id = "
-                                     f"'{redelivery['delivery_id']}'")}
-    assert again == original and len(again) > 50
-    # the same person delivered by UWV still joins with the re-delivered rows
-    assert one(conn, "SELECT count(*) FROM raw.werkzoekenden g JOIN raw.werkzoekenden u ON u.persoon_id = g.persoon_id "
-                     f"WHERE g.delivery_id = '{redelivery['delivery_id']}' AND u.partner_id = 'uwv_haaglanden'")[0][0] > 0
+    with pytest.raises(ConfigurationError, match="does not match the fingerprint of key version 2"):
+        redeliver(tmp_path / "b", monkeypatch, conn)
+    # nothing of the delivery reached the landing folder: the failure is before any pseudonym is written
+    assert not list((tmp_path / "b" / "data").glob("landing/**/*.parquet"))
 
 
-def test_rotation_on_duckdb(tmp_path):
+def one_p(conn, query, *params):
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        rows = cur.fetchall()
+    conn.rollback()
+    return rows
+
+
+def test_rotation_on_duckdb(tmp_path, monkeypatch):
+    monkeypatch.delenv(VERSION_NAME, raising=False)
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     warehouse.ensure_schema(con)
     for xcom, frame in demo_deliveries().deliveries:
@@ -140,10 +199,94 @@ def test_rotation_on_duckdb(tmp_path):
     counts = con.execute("SELECT count(*), count(DISTINCT persoon_id) FROM raw.werkzoekenden").fetchall()
     old = {r[0] for r in con.execute("SELECT persoon_id FROM raw.werkzoekenden").fetchall()}
     assert before[0][0] > 0
+    # the first load recorded which key made the pseudonyms
+    assert [(v.versie, v.vingerafdruk) for v in keys.current_chain(con)] == [(1, keys.fingerprint(OLD))]
     assert keys.rotate_key(con, OLD, NEW) == 2
     assert con.execute(link).fetchall() == before
     assert con.execute("SELECT count(*), count(DISTINCT persoon_id) FROM raw.werkzoekenden").fetchall() == counts
     new = {r[0] for r in con.execute("SELECT persoon_id FROM raw.werkzoekenden").fetchall()}
     assert new == {hmac.new(NEW, p.encode(), hashlib.sha256).hexdigest() for p in old}
     assert [v.versie for v in keys.current_chain(con)] == [1, 2]
+
+    # a new delivery of persons loaded before: refused until the door knows version 2, then the same persoon_id
+    original = next(x for x, _ in demo_deliveries().deliveries if x["partner_id"] == "gemeente_den_haag")
+    with pytest.raises(ConfigurationError, match="warehouse is at key version 2"):
+        redeliver(tmp_path / "stale", monkeypatch, con)
+    door_knows(monkeypatch, con, NEW)
+    out = redeliver(tmp_path / "new", monkeypatch, con)
+    assert out["status"] == "loaded"
+    q = "SELECT persoon_id FROM raw.werkzoekenden WHERE delivery_id = ?"
+    assert_same_persons({r[0] for r in con.execute(q, [out["delivery_id"]]).fetchall()},
+                        delivered_ids(lambda c, sql, p: c.execute(sql, [p]).fetchall(), con,
+                                      original["delivery_id"], "?"))
     con.close()
+
+
+def test_keys_rotate_command_on_duckdb(tmp_path, monkeypatch, capsys):
+    from regiowerk.cli import main
+
+    demo = demo_deliveries()  # built first: it writes landing files under the data dir of its time
+    monkeypatch.delenv(VERSION_NAME, raising=False)
+    monkeypatch.delenv("REGIOWERK_WAREHOUSE_URL", raising=False)
+    monkeypatch.setenv("REGIOWERK_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("REGIOWERK_DATA_DIR", str(tmp_path / "data"))
+    with pytest.raises(SystemExit):
+        main(["keys", "rotate", "--help"])
+    help_text = capsys.readouterr().out
+    for step in ("Pause the partner DAGs", "REGIOWERK_PSEUDONYM_KEY_V<n+1>", "REGIOWERK_PSEUDONYM_KEY_VERSION"):
+        assert step in help_text
+
+    con = warehouse.connect()
+    warehouse.ensure_schema(con)
+    xcom, frame = next((x, f) for x, f in demo.deliveries if x["partner_id"] == "gemeente_westland")
+    pipeline._load_transaction(con, pipeline.Delivery.from_xcom(dict(xcom)), frame)
+    con.close()
+    # no new key in the secret store yet
+    monkeypatch.delenv("REGIOWERK_PSEUDONYM_KEY_V2", raising=False)
+    assert main(["keys", "rotate"]) == 2
+    assert "REGIOWERK_PSEUDONYM_KEY_V2" in capsys.readouterr().err
+    monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_V2", NEW.decode())
+    # a landing file that is not loaded yet holds old-version pseudonyms: refused
+    pending = tmp_path / "data" / "landing" / "gemeente_westland" / "werkzoekenden" / "x.notloaded.parquet"
+    pending.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(pending)
+    assert main(["keys", "rotate"]) == 2
+    assert "not loaded yet" in capsys.readouterr().err
+    pending.unlink()
+    assert main(["keys", "rotate"]) == 0
+    out = capsys.readouterr().out
+    value = re.search(VERSION_NAME + r"=(\S+)", out).group(1)
+    assert value == version_value([keys.fingerprint(OLD), keys.fingerprint(NEW)])
+    assert main(["keys", "status"]) == 1  # the door does not know version 2 yet
+    assert "MISMATCH" in capsys.readouterr().out
+    monkeypatch.setenv(VERSION_NAME, value)
+    assert main(["keys", "status"]) == 0
+    con = warehouse.connect(read_only=True)
+    assert [v.versie for v in keys.current_chain(con)] == [1, 2]
+    con.close()
+
+
+def test_keys_rotate_command_on_postgres(tmp_path, monkeypatch, capsys):
+    from regiowerk.cli import main
+
+    demo_warehouse()
+    url = fresh_database("rw_keys_cli", template=demo_warehouse())
+    monkeypatch.setenv("REGIOWERK_WAREHOUSE_URL", url)
+    monkeypatch.setenv("REGIOWERK_DATA_DIR", str(tmp_path / "data"))  # no landing file in flight
+    monkeypatch.delenv(VERSION_NAME, raising=False)
+    monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_V2", NEW.decode())
+    conn = psycopg2.connect(url)
+    before = one(conn, LINKS["gemeente_uwv"])
+    conn.rollback()
+    assert main(["keys", "rotate"]) == 0
+    value = re.search(VERSION_NAME + r"=(\S+)", capsys.readouterr().out).group(1)
+    assert one(conn, LINKS["gemeente_uwv"]) == before
+    assert [v.versie for v in keys.current_chain(conn)] == [1, 2]
+    conn.close()
+    monkeypatch.setenv(VERSION_NAME, value)
+    assert main(["keys", "status"]) == 0
+    # the next rotation needs V3, and checks V2 against its fingerprint first
+    monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_V2", "not the key of version 2")
+    monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_V3", "key three")
+    assert main(["keys", "rotate"]) == 2
+    assert "does not match the fingerprint of key version 2" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 import hashlib
 import hmac
 
+import pandas as pd
 import pytest
 
 from regiowerk.errors import ConfigurationError
@@ -60,3 +61,42 @@ def test_demo_key_outside_production_only(monkeypatch):
     monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_AM21", DEMO_KEY)
     with pytest.raises(ConfigurationError, match="demo key"):
         region_key("AM21")
+
+
+def test_persoon_ids_apply_the_configured_key_chain(monkeypatch):
+    from regiowerk import keys
+    from regiowerk.pseudonymise import VERSION_NAME, persoon_ids, version_value
+
+    base, k2, k3 = b"base-key", b"key-two", b"key-three"
+    monkeypatch.delenv(VERSION_NAME, raising=False)
+    assert persoon_ids(["111222333"], key=base) == [pseudonym("111222333", base)]  # never rotated: version 1
+    monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_V2", k2.decode())
+    monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_V3", k3.decode())
+    monkeypatch.setenv(VERSION_NAME, version_value([keys.fingerprint(k) for k in (base, k2, k3)]))
+    v3 = hmac.new(k3, hmac.new(k2, pseudonym("111222333", base).encode(), hashlib.sha256).hexdigest().encode(),
+                  hashlib.sha256).hexdigest()
+    assert persoon_ids(pd.Series(["111222333", "012345672"]), key=base)[0] == v3
+
+
+@pytest.mark.parametrize("setting,message", [
+    ({"REGIOWERK_PSEUDONYM_KEY_V2": None}, "REGIOWERK_PSEUDONYM_KEY_V2 must be set"),
+    ({"REGIOWERK_PSEUDONYM_KEY_V2": "stale"}, "does not match the fingerprint of key version 2"),
+    ({"REGIOWERK_PSEUDONYM_KEY_VERSION": "2"}, "exactly as printed by 'regiowerk keys rotate'"),
+    ({"REGIOWERK_PSEUDONYM_KEY_VERSION": "2:abc; DROP TABLE x"}, "exactly as printed"),
+    ({"REGIOWERK_PSEUDONYM_KEY_AM21": "another region key"}, "region AM21 is not key version 1"),
+])
+def test_persoon_ids_fail_closed(monkeypatch, setting, message):
+    from regiowerk import keys
+    from regiowerk.pseudonymise import VERSION_NAME, persoon_ids, version_value
+
+    monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_AM21", "region-key")
+    monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_V2", "key-two")
+    monkeypatch.setenv(VERSION_NAME, version_value([keys.fingerprint(b"region-key"), keys.fingerprint(b"key-two")]))
+    for name, value in setting.items():
+        if value is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=message) as e:
+        persoon_ids(["111222333"], "AM21")
+    assert "key-two" not in str(e.value) and "region-key" not in str(e.value)  # never echoes a key

@@ -12,17 +12,21 @@ role                             may
 ===============================  ==========================================================================
 regiowerk_loader                 read/write ``raw.*`` and ``audit.*`` (the loader); nothing dbt builds
 regiowerk_transformer            read ``raw.*``; create and write the dbt schemas (``staging``,
-                                 ``intermediate``, ``marts``, ``ref``, ``snapshots``, ``kwaliteit``, and any
-                                 other ``+schema`` of dbt_project.yml); ``audit.deliveries`` and the
-                                 quarantine *reasons* (column grant, not ``waarden``) for ``kwaliteit``
-regiowerk_engineer               read everything, including ``audit.deliveries`` and ``audit.quarantine``
-                                 (the only role that may read quarantined rows besides the loader)
+                                 ``intermediate``, ``marts``, ``ref``, ``snapshots``, ``kwaliteit``,
+                                 ``operations``, and any other ``+schema`` of dbt_project.yml);
+                                 ``audit.deliveries`` and the quarantine *reasons* (column grant, not
+                                 ``waarden``) for ``kwaliteit``
+regiowerk_engineer               read everything, including ``audit.deliveries``, ``audit.quarantine`` (the
+                                 only role that may read quarantined rows besides the loader), ``kwaliteit``
+                                 and the person-level history in ``snapshots`` (row-level security on, no
+                                 policy for any other role)
 regiowerk_partner_<partner_id>   person-level marts ``dim_kandidaat`` / ``fct_werkfit_beoordeling``, row-
                                  filtered: a gemeente sees persons it delivered (``bronnen``) or who live in
                                  it (``gemeente_code``); UWV and the school see only persons they delivered.
                                  ``raw`` person tables: only the rows of its own deliveries. ``dim_vacature``,
                                  schema ``bi``.
-regiowerk_regio_<regio_code>     as a partner, filtered on ``regio_code`` (the regional team)
+regiowerk_regio_<regio_code>     as a partner, filtered on ``regio_code`` (the regional team); plus schema
+                                 ``operations`` (daily summary, freshness per partner: aggregates, no persons)
 regiowerk_bi_reader              only schema ``bi``: suppressed views over the aggregate marts
                                  ``kpi_regio_maand`` and ``werkfit_versie_vergelijking``; nothing person-level
 ===============================  ==========================================================================
@@ -65,7 +69,13 @@ BI_READER = "regiowerk_bi_reader"
 INTERNAL = (LOADER, TRANSFORMER, ENGINEER)
 
 LANDING_SCHEMAS = ("raw", "audit")
-_DBT_SCHEMAS = ("staging", "intermediate", "marts", "ref", "snapshots", "kwaliteit")
+_DBT_SCHEMAS = ("staging", "intermediate", "marts", "ref", "snapshots", "kwaliteit", "operations")
+# person-level history (dbt snapshots): transformer and engineers only; row-level security with no policy for
+# partner roles as a second line, so a stray GRANT still shows them nothing
+PERSON_HISTORY_SCHEMAS = ("snapshots",)
+# aggregates about the platform's own operation (daily summary, freshness per partner): no persons; the
+# regional team reads them, partners and the BI reader do not (nothing in them is small-cell suppressed)
+REGIONAL_AGGREGATE_SCHEMAS = ("operations",)
 
 
 def dbt_schemas() -> tuple[str, ...]:
@@ -199,13 +209,15 @@ def apply_roles(conn, partners: Iterable, regio_codes: Iterable[str], bi_suppres
                 cur.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(I(schema), everyone))
                 cur.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(I(schema), everyone))
             cur.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
-            # the compose init script (deploy/postgres-init) gives the BI reader SELECT on everything
-            # regiowerk_etl creates; take that back: the reader gets schema bi only
-            cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-            superuser = cur.fetchone()[0]
+            # older versions of the compose init script (deploy/postgres-init) gave the BI reader SELECT on
+            # everything regiowerk_etl creates (default privileges); take that back: the reader gets schema bi only
+            # (only for roles whose default privileges this login may change: itself, or roles it may SET ROLE to)
             for owner in ("regiowerk_etl", TRANSFORMER):
                 cur.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (owner,))
-                if cur.fetchone()[0] and (superuser or owner == TRANSFORMER):
+                if not cur.fetchone()[0]:
+                    continue
+                cur.execute("SELECT pg_has_role(current_user, %s, 'SET')", (owner,))
+                if cur.fetchone()[0]:
                     cur.execute(sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} REVOKE ALL ON TABLES FROM {}")
                                 .format(I(owner), I(BI_READER)))
                     cur.execute(sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} REVOKE USAGE ON SCHEMAS FROM {}")
@@ -257,6 +269,11 @@ def apply_roles(conn, partners: Iterable, regio_codes: Iterable[str], bi_suppres
                 usage(schema, [ENGINEER])
                 grant("SELECT", schema, [ENGINEER])
             # partners and regional teams: row-filtered person tables, vacancies, bi
+            regional = [s.role_name for s in scope_rows if s.partner_id is None]
+            for schema in REGIONAL_AGGREGATE_SCHEMAS:
+                if regional and schema in built:
+                    usage(schema, regional)
+                    grant("SELECT", schema, regional)
             if scoped_roles:
                 usage("access", scoped_roles)
                 grant("SELECT", "access", scoped_roles, ["partner_scope"])
@@ -295,6 +312,9 @@ def _row_level_security(cur, scoped_roles: list[str]) -> None:
         conditions[("raw", t)] = _SCOPE_MATCH.format(cond=(
             f"(s.partner_id IS NOT NULL AND s.partner_id = {t}.partner_id)"
             f" OR (s.partner_id IS NULL AND s.regio_code = {t}.regio_code)"))
+    for schema in PERSON_HISTORY_SCHEMAS:
+        for table in _tables(cur, schema, ("r", "p")):
+            conditions.setdefault((schema, table), None)  # internal roles only
     for (schema, table), cond in conditions.items():
         if table not in _tables(cur, schema, ("r", "p")):
             continue
@@ -304,7 +324,7 @@ def _row_level_security(cur, scoped_roles: list[str]) -> None:
         cur.execute(sql.SQL("DROP POLICY IF EXISTS rw_scope ON {}").format(target))
         cur.execute(sql.SQL("CREATE POLICY rw_intern ON {} FOR ALL TO {} USING (true) WITH CHECK (true)")
                     .format(target, sql.SQL(", ").join(I(r) for r in INTERNAL)))
-        if scoped_roles:
+        if scoped_roles and cond is not None:
             cur.execute(sql.SQL("CREATE POLICY rw_scope ON {} FOR SELECT TO {} USING (" + cond + ")")
                         .format(target, sql.SQL(", ").join(I(r) for r in scoped_roles)))
 

@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "regiowerk.airflow_local",  # regiowerk airflow up|down|status
     "regiowerk.freshness",  # regiowerk freshness [--check]
     "regiowerk.summary",  # regiowerk summary [--date D]
+    "regiowerk.keys",  # regiowerk keys status|rotate
+    "regiowerk.retention",  # regiowerk retention [--days N] [--apply]
 )
 
 

@@ -23,10 +23,15 @@ joined to the current warehouse. What it does not: the door still needs ``k1`` (
 keys of the chain stay secrets (``REGIOWERK_PSEUDONYM_KEY_V<n>``, version 1 is the region key). Retiring ``k1``
 completely requires re-delivery of all sources by the partners (a full reload with a new base key).
 
-Future loads must apply the same chain: :func:`apply_current_chain` does that in the PostgreSQL loader
-(:func:`regiowerk.pg.load_delivery`) and fails closed when a chain key is missing or does not match its
-fingerprint. :func:`current_chain` / :func:`chain_keys` / :func:`apply_chain` are what pseudonymise can call to
-apply the chain at the door instead (not wired into :mod:`regiowerk.pseudonymise` or the DuckDB loader yet).
+Future loads produce the current version at the door: :func:`regiowerk.pseudonymise.persoon_ids` applies the
+chain named by ``REGIOWERK_PSEUDONYM_KEY_VERSION`` (secret store; the value the rotation prints) and fails closed
+when a chain key is missing or does not match its fingerprint. Both loaders (PostgreSQL and DuckDB) call
+:func:`check_delivery_keys`, which fails the load when that value does not name the fingerprints recorded in
+``audit.sleutelversies`` (a rotation the door does not know about yet, or a wrong region key).
+
+Procedure (``regiowerk keys rotate --help``): pause the partner DAGs and let every delivery in flight load; put
+the new key in the secret store as ``REGIOWERK_PSEUDONYM_KEY_V<n+1>``; run ``regiowerk keys rotate`` (refuses
+while a landing file is not loaded yet); set the printed ``REGIOWERK_PSEUDONYM_KEY_VERSION`` value; unpause.
 """
 
 from __future__ import annotations
@@ -34,13 +39,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from regiowerk.errors import ConfigurationError
+from regiowerk.errors import ConfigurationError, RegiowerkError
 
 SLEUTELVERSIES = """
 CREATE TABLE IF NOT EXISTS audit.sleutelversies (
@@ -54,10 +58,10 @@ CREATE TABLE IF NOT EXISTS audit.sleutelversies (
 KEY_ENV = "REGIOWERK_PSEUDONYM_KEY_V{versie}"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _SKIP_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast", "access")
-_SKIP_TABLES = (("audit", "sleutelversies"), ("raw", "partners"), ("audit", "deliveries"))
+_SKIP_TABLES = (("audit", "sleutelversies"), ("raw", "partners"), ("audit", "deliveries"), ("audit", "purges"))
 
 
-class KeyRotationError(ValueError):
+class KeyRotationError(RegiowerkError, ValueError):
     """The old key does not match the warehouse's current key version, or the new key was used before."""
 
 
@@ -66,7 +70,7 @@ class KeyVersion:
     versie: int
     vingerafdruk: str
     methode: str
-    geroteerd_op: datetime
+    geroteerd_op: datetime | None
 
 
 def fingerprint(key: bytes) -> str:
@@ -85,7 +89,7 @@ def apply_chain(persoon_id: str, keys: list[bytes]) -> str:
     return persoon_id
 
 
-class _Db:
+class Db:
     """The few operations rotation needs, on a psycopg2 or a DuckDB connection."""
 
     def __init__(self, con) -> None:
@@ -139,7 +143,7 @@ class _Db:
             self.con.unregister("_rw_sleutelmap_df")
 
 
-def _ensure(db: _Db) -> None:
+def _ensure(db: Db) -> None:
     # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists: ask first, so
     # the loader role (no CREATE on the database) can run this.
     if not db.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'audit'")[0][0]:
@@ -149,7 +153,7 @@ def _ensure(db: _Db) -> None:
 
 def current_chain(con) -> list[KeyVersion]:
     """The recorded key versions, oldest first (empty: never rotated, persoon_id is version 1)."""
-    db = _Db(con)
+    db = Db(con)
     exists = db.execute("SELECT count(*) FROM information_schema.tables "
                         "WHERE table_schema = 'audit' AND table_name = 'sleutelversies'")[0][0]
     if not exists:
@@ -158,60 +162,50 @@ def current_chain(con) -> list[KeyVersion]:
     return [KeyVersion(int(v), f, m, t) for v, f, m, t in rows]
 
 
-def chain_keys(chain: list[KeyVersion], lookup: Callable[[int], str | bytes | None] | None = None) -> list[bytes]:
-    """The keys of versions 2..n, looked up (default: env/Airflow Variable REGIOWERK_PSEUDONYM_KEY_V<n>) and
-    checked against their fingerprints. Raises ConfigurationError when one is missing or wrong (fail closed)."""
-    from regiowerk.secret_store import get_variable
-
-    def default(versie: int) -> str | None:
-        name = KEY_ENV.format(versie=versie)
-        return os.environ.get(name) or get_variable(name.lower())
-
-    lookup = lookup or default
-    keys = []
-    for v in chain[1:]:
-        key = lookup(v.versie)
-        key = key.encode("utf-8") if isinstance(key, str) else key
-        if not key:
-            raise ConfigurationError(f"pseudonym key version {v.versie} is needed: set {KEY_ENV.format(versie=v.versie)}")
-        if fingerprint(key) != v.vingerafdruk:
-            raise ConfigurationError(f"{KEY_ENV.format(versie=v.versie)} does not match the fingerprint of "
-                                     f"key version {v.versie} in audit.sleutelversies")
-        keys.append(key)
-    return keys
+def record_versions(con, fingerprints: list[str] | tuple[str, ...]) -> None:
+    """Record key versions 1..n (a warehouse's first load: the pseudonyms it gets are made with these keys)."""
+    db = Db(con)
+    _ensure(db)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    for versie, fp in enumerate(fingerprints, start=1):
+        # two first loads racing (PostgreSQL): the second waits for the first and records nothing
+        db.execute("INSERT INTO audit.sleutelversies VALUES (?, ?, ?, NULL, ?) ON CONFLICT DO NOTHING",
+                   (versie, fp, _METHOD[versie == 1], now))
 
 
-def apply_current_chain(con, good, quarantine, *, regio_code: str | None = None, lookup=None):
-    """Re-key the persoon_id of a delivery being loaded (raw rows, quarantine JSON) to the current version.
+_METHOD = {True: "HMAC-SHA256(k1, bsn)", False: "HMAC-SHA256(k_n, persoon_id_v(n-1))"}
 
-    No-op while the warehouse was never rotated. With ``regio_code``: the first load records the region key's
-    fingerprint as version 1; later loads check that the region key is still that key (fail closed).
-    Runs inside the caller's transaction (psycopg2).
+
+def check_delivery_keys(con, regio_code: str, *, what: str = "delivery") -> None:
+    """Fail the load (ConfigurationError) unless the door's key chain is the warehouse's current chain.
+
+    The door (:func:`regiowerk.pseudonymise.persoon_ids`) made the delivery's pseudonyms with the region key
+    and the chain named by ``REGIOWERK_PSEUDONYM_KEY_VERSION``; the warehouse records its versions in
+    ``audit.sleutelversies``. Both must name the same fingerprints, and version 1 must be the region key. A
+    warehouse without recorded versions (first load) records the door's chain. Runs inside the caller's
+    transaction on PostgreSQL; ``what`` names the delivery in the message.
     """
-    chain = current_chain(con)
-    if regio_code:
-        from regiowerk.pseudonymise import region_key
+    from regiowerk.pseudonymise import VERSION_NAME, configured_fingerprints, region_key, version_value
 
-        base = fingerprint(region_key(regio_code))
-        if not chain:  # first load: record which key made the pseudonyms (version 1), so rotation can check it
-            db = _Db(con)
-            _ensure(db)
-            db.execute("INSERT INTO audit.sleutelversies VALUES (1, ?, 'HMAC-SHA256(k1, bsn)', NULL, ?)",
-                       (base, datetime.now(timezone.utc).replace(tzinfo=None)))
-            return good, quarantine
-        if base != chain[0].vingerafdruk:
-            raise ConfigurationError(f"region key of {regio_code} is not key version 1 of audit.sleutelversies: "
-                                     "these pseudonyms would not join the warehouse")
-    if len(chain) <= 1:
-        return good, quarantine
-    keys = chain_keys(chain, lookup)
-    good = good.copy()
-    if "persoon_id" in good.columns:
-        good["persoon_id"] = [apply_chain(p, keys) if isinstance(p, str) else p for p in good["persoon_id"]]
-    if len(quarantine):
-        quarantine = quarantine.copy()
-        quarantine["waarden"] = [_rekey_json(w, lambda p: apply_chain(p, keys)) for w in quarantine["waarden"]]
-    return good, quarantine
+    base = fingerprint(region_key(regio_code))
+    door = configured_fingerprints() or (base,)
+    if door[0] != base:
+        raise ConfigurationError(f"{what}: the pseudonymisation key of region {regio_code} is not key version 1 "
+                                 f"of {VERSION_NAME}; nothing was loaded")
+    recorded = tuple(v.vingerafdruk for v in current_chain(con))
+    if not recorded:
+        record_versions(con, door)
+        return
+    if recorded[0] != base:
+        raise ConfigurationError(f"{what}: the pseudonymisation key of region {regio_code} is not key version 1 "
+                                 "of audit.sleutelversies: these pseudonyms would not join the warehouse; "
+                                 "nothing was loaded")
+    if door != recorded:
+        raise ConfigurationError(
+            f"{what}: its pseudonyms were made with key version {len(door)} ({VERSION_NAME}) but the warehouse "
+            f"is at key version {len(recorded)} (audit.sleutelversies); nothing was loaded. Set "
+            f"{VERSION_NAME}={version_value(recorded)} (and REGIOWERK_PSEUDONYM_KEY_V2..V{len(recorded)}), then "
+            "run the delivery again from extract")
 
 
 def _rekey_json(text: str, fn: Callable[[str], str]) -> str:
@@ -228,23 +222,24 @@ def _rekey_json(text: str, fn: Callable[[str], str]) -> str:
 def rotate_key(con, old_key: bytes, new_key: bytes) -> int:
     """Re-key every pseudonym in the warehouse from the current version to HMAC(new_key, .), in ONE transaction.
 
-    ``old_key`` must be the key of the current version. Version 1 is recorded by the first PostgreSQL load
-    (fingerprint of the region key); a warehouse without any recorded version (DuckDB, or loaded before this
-    module existed) cannot check ``old_key`` on the first rotation and records it as version 1. ``con`` is a psycopg2 or DuckDB connection. Returns the new
-    version number. Afterwards set ``REGIOWERK_PSEUDONYM_KEY_V<n>`` so that future loads apply the chain, and
-    re-run :func:`regiowerk.access.apply_roles` is not needed (no table is recreated).
+    ``old_key`` must be the key of the current version. Version 1 is recorded by the first load (fingerprint
+    of the region key, :func:`check_delivery_keys`); a warehouse without any recorded version (loaded before
+    this module existed) cannot check ``old_key`` on the first rotation and records it as version 1. ``con`` is
+    a psycopg2 or DuckDB connection. Returns the new version number. Afterwards the door must know the new
+    version (``REGIOWERK_PSEUDONYM_KEY_VERSION``, see :func:`regiowerk.pseudonymise.persoon_ids`); re-running
+    :func:`regiowerk.access.apply_roles` is not needed (no table is recreated).
     """
     if not old_key or not new_key or old_key == new_key:
         raise KeyRotationError("old and new key must be non-empty and different")
-    db = _Db(con)
+    db = Db(con)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     db.begin()
     try:
         _ensure(db)
         chain = db.execute("SELECT versie, vingerafdruk FROM audit.sleutelversies ORDER BY versie")
         if not chain:
-            db.execute("INSERT INTO audit.sleutelversies VALUES (1, ?, 'HMAC-SHA256(k1, bsn)', NULL, ?)",
-                       (fingerprint(old_key), now))
+            db.execute("INSERT INTO audit.sleutelversies VALUES (1, ?, ?, NULL, ?)",
+                       (fingerprint(old_key), _METHOD[True], now))
             chain = [(1, fingerprint(old_key))]
         if chain[-1][1] != fingerprint(old_key):
             raise KeyRotationError(f"old_key is not the current key (version {chain[-1][0]})")
@@ -275,10 +270,132 @@ def rotate_key(con, old_key: bytes, new_key: bytes) -> int:
             if new_w != w:
                 db.execute("UPDATE audit.quarantine SET waarden = ? WHERE waarden = ?", (new_w, w))
         db.execute("DROP TABLE _rw_sleutelmap")
-        db.execute("INSERT INTO audit.sleutelversies VALUES (?, ?, 'HMAC-SHA256(k_n, persoon_id_v(n-1))', ?, ?)",
-                   (versie, fingerprint(new_key), len(mapping), now))
+        db.execute("INSERT INTO audit.sleutelversies VALUES (?, ?, ?, ?, ?)",
+                   (versie, fingerprint(new_key), _METHOD[False], len(mapping), now))
         db.commit()
     except BaseException:
         db.rollback()
         raise
     return versie
+
+
+# ---- command line: regiowerk keys status|rotate ---------------------------------------------------------------
+
+ROTATE_HELP = """Re-key every pseudonym in the warehouse to a new key version, in ONE transaction.
+
+persoon_id_v(n+1) = HMAC-SHA256(k(n+1), persoon_id_vn) in every table (raw, audit.quarantine values, all
+dbt schemas), so links between sources and all counts stay intact. The warehouse is REGIOWERK_WAREHOUSE_URL
+(PostgreSQL; connect as the owner of the warehouse tables, regiowerk_etl in docker-compose) or the DuckDB file
+REGIOWERK_WAREHOUSE.
+
+Procedure:
+  1. Pause the partner DAGs and let every delivery in flight load (the command refuses while a landing file
+     in the data dir is not loaded: its pseudonyms are of the old version).
+  2. Generate a new key (e.g. python -c "import secrets; print(secrets.token_urlsafe(32))") and put it in
+     the secret store as REGIOWERK_PSEUDONYM_KEY_V<n+1> (environment, or Airflow Variable
+     regiowerk_pseudonym_key_v<n+1>); 'regiowerk keys status' shows n.
+  3. Run 'regiowerk keys rotate'. It checks that the region key and the keys of versions 2..n match the
+     fingerprints in audit.sleutelversies, re-keys, and records the new version's fingerprint (never the key).
+  4. Set REGIOWERK_PSEUDONYM_KEY_VERSION to the value it prints (environment or Airflow Variable
+     regiowerk_pseudonym_key_version): from then on pseudonymise makes version n+1 pseudonyms. Until it is
+     set, loads fail with a message naming the value (nothing half-keyed gets in).
+  5. Unpause the DAGs. Keep every key of the chain (the region key and V2..V(n+1)): the door needs them all.
+"""
+
+
+def _regio(args) -> str:
+    from regiowerk.registry import load_registry
+
+    if args.regio:
+        return args.regio.upper()
+    regios = sorted({p.regio_code for p in load_registry().values()})
+    if len(regios) != 1:
+        raise ConfigurationError(f"the registry names regions {', '.join(regios) or '(none)'}: pass --regio")
+    return regios[0]
+
+
+def pending_landing(con) -> list[str]:
+    """Landing files (data/landing/<partner>/<dataset>/<delivery_id>.parquet) whose delivery is not loaded."""
+    from regiowerk.settings import paths
+
+    files = sorted(paths().landing.glob("*/*/*.parquet"))
+    if not files:
+        return []
+    loaded = {r[0] for r in Db(con).execute("SELECT delivery_id FROM audit.deliveries WHERE status = 'loaded'")}
+    return [str(f.relative_to(paths().landing)) for f in files if f.stem not in loaded]
+
+
+def _cmd_status(args) -> int:
+    from regiowerk import pg
+    from regiowerk.pseudonymise import VERSION_NAME, configured_fingerprints, region_key, version_value
+
+    regio = _regio(args)
+    con = pg.connect_configured()
+    try:
+        chain = current_chain(con)
+    finally:
+        con.close()
+    for v in chain:
+        print(f"version {v.versie}  fingerprint {v.vingerafdruk}  {v.methode}  {v.geroteerd_op or ''}")
+    recorded = tuple(v.vingerafdruk for v in chain)
+    door = configured_fingerprints() or (fingerprint(region_key(regio)),)
+    print(f"warehouse: key version {len(recorded) or '- (nothing loaded yet)'}; door ({VERSION_NAME}): "
+          f"key version {len(door)}")
+    if recorded and door != recorded:
+        print(f"MISMATCH: loads fail until {VERSION_NAME}={version_value(recorded)} is set")
+        return 1
+    return 0
+
+
+def _cmd_rotate(args) -> int:
+    from regiowerk import pg
+    from regiowerk.pseudonymise import (VERSION_NAME, chain_keys_from_store, region_key, secret,
+                                        version_value)
+
+    regio = _regio(args)
+    con = pg.connect_configured()
+    try:
+        recorded = [v.vingerafdruk for v in current_chain(con)]
+        base = region_key(regio)
+        if recorded and fingerprint(base) != recorded[0]:
+            raise KeyRotationError(f"the key of region {regio} is not key version 1 of audit.sleutelversies")
+        chain = chain_keys_from_store(recorded or [fingerprint(base)], "audit.sleutelversies")
+        old = chain[-1] if chain else base
+        versie = max(len(recorded), 1) + 1
+        name = KEY_ENV.format(versie=versie)
+        new = secret(name)
+        if not new:
+            raise ConfigurationError(f"put the new key in the secret store as {name} (environment or Airflow "
+                                     f"Variable {name.lower()}) first; see 'regiowerk keys rotate --help'")
+        pending = pending_landing(con)
+        if pending and not args.force:
+            raise KeyRotationError(f"{len(pending)} landing file(s) are not loaded yet (e.g. {pending[0]}): load "
+                                   "them first, or delete them and pass --force")
+        if con.__class__.__module__.startswith("psycopg2"):
+            con.commit()  # the checks above read in a transaction; rotation runs in its own
+        rotate_key(con, old, new.encode("utf-8"))
+        fingerprints = [v.vingerafdruk for v in current_chain(con)]
+    finally:
+        con.close()
+    print(f"rotated to key version {versie}. Now set (environment or Airflow Variable {VERSION_NAME.lower()}):")
+    print(f"{VERSION_NAME}={version_value(fingerprints)}")
+    return 0
+
+
+def add_parser(subparsers):
+    """Register ``regiowerk keys status|rotate``."""
+    import argparse
+
+    k = subparsers.add_parser("keys", help="pseudonymisation key versions: status, rotation",
+                              description=__doc__.split("\n\n")[0])
+    ksub = k.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    p = ksub.add_parser("status", help="the warehouse's key versions and whether the door's version matches")
+    p.add_argument("--regio", default=None, help="arbeidsmarktregio code (default: the registry's only region)")
+    p.set_defaults(func=_cmd_status)
+    p = ksub.add_parser("rotate", help="re-key every pseudonym to a new key version (see --help)",
+                        description=ROTATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--regio", default=None, help="arbeidsmarktregio code (default: the registry's only region)")
+    p.add_argument("--force", action="store_true",
+                   help="rotate although landing files are not loaded (they keep old-version pseudonyms)")
+    p.set_defaults(func=_cmd_rotate)
+    return k

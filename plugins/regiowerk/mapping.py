@@ -24,7 +24,7 @@ import pandas as pd
 
 from regiowerk import canonical
 from regiowerk.errors import DeliveryError
-from regiowerk.pseudonymise import elfproef, pseudonym
+from regiowerk.pseudonymise import elfproef, persoon_ids
 from regiowerk.registry import DatasetMapping, FileConnector, Partner
 
 ROW_COLUMN = "_bron_rij"
@@ -183,7 +183,8 @@ def _persoon_ids(bsn: pd.Series, key: bytes, out: _Collector) -> pd.Series:
     out.add(text == "", lambda p: "bsn: missing (required)")
     out.add((text != "") & ~digits, lambda p: "bsn: not 8 or 9 digits (value masked)")
     out.add(digits & ~valid, lambda p: "bsn: fails the elfproef (value masked)")
-    return pd.Series([pseudonym(b, key) if ok else None for b, ok in zip(bsn9, valid, strict=True)], dtype=object)
+    made = iter(persoon_ids(bsn9[valid], key=key))  # the current key version (chain applied at the door)
+    return pd.Series([next(made) if ok else None for ok in valid], dtype=object)
 
 
 def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key: bytes, source: str) -> Mapped:

@@ -5,6 +5,7 @@ with ``COPY ... FROM STDIN (FORMAT csv)`` from an in-memory CSV written by pyarr
 an unquoted empty field, so an empty string and NULL stay different), inside ONE transaction per delivery:
 
     lock on the delivery id (pg_advisory_xact_lock) -> already loaded? no-op
+    -> key version check (regiowerk.keys.check_delivery_keys)
     -> delete leftovers of this delivery_id -> COPY raw.<dataset> -> COPY audit.quarantine
     -> INSERT audit.deliveries -> COMMIT
 
@@ -65,14 +66,22 @@ def connect(url: str | None = None):
     return psycopg2.connect(url, application_name="regiowerk")
 
 
+def connect_configured():
+    """The configured warehouse: PostgreSQL when ``REGIOWERK_WAREHOUSE_URL`` is a postgresql:// URL, else the
+    DuckDB file (``REGIOWERK_WAREHOUSE``). For commands that work on either (keys, retention)."""
+    from regiowerk import warehouse as duckdb_warehouse
+
+    return connect() if is_postgres_url(warehouse_url()) else duckdb_warehouse.connect()
+
+
 def ensure_schema(conn) -> None:
     """Create the raw and audit schemas and tables if missing (idempotent), committed."""
-    from regiowerk import keys
+    from regiowerk import keys, retention
 
     with conn.cursor() as cur:
         cur.execute("SELECT nspname FROM pg_namespace")
         schemas = {r[0] for r in cur.fetchall()}
-        for stmt in [*warehouse.ddl_statements(), keys.SLEUTELVERSIES]:
+        for stmt in [*warehouse.ddl_statements(), keys.SLEUTELVERSIES, retention.PURGES]:
             # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists; the
             # loader role does not have that (regiowerk.access), so existing schemas are skipped
             if stmt.startswith("CREATE SCHEMA IF NOT EXISTS ") and stmt.split()[-1] in schemas:
@@ -157,6 +166,11 @@ QUARANTINE_COLUMNS = [("partner_id", "VARCHAR"), ("dataset", "VARCHAR"), ("deliv
                       ("quarantined_at", "TIMESTAMP"), ("status", "VARCHAR")]
 
 
+def delivery_label(d) -> str:
+    """How errors name a delivery (``pipeline.Delivery``)."""
+    return f"partner {d.partner_id}, dataset {d.dataset}, delivery {d.delivery_id}"
+
+
 def loaded_counts(conn, delivery_id: str) -> tuple[int, int] | None:
     """(rows_loaded, rows_quarantined) when the delivery is loaded, else None."""
     with conn.cursor() as cur:
@@ -186,8 +200,8 @@ def load_delivery(conn, d, frame: pd.DataFrame) -> str:
                 conn.rollback()
                 d.rows_loaded, d.rows_quarantined = int(row[0]), int(row[1])
                 return "already_loaded"
+            keys.check_delivery_keys(conn, d.regio_code, what=delivery_label(d))
             good, q = split_frame(d, frame, now)
-            good, q = keys.apply_current_chain(conn, good, q, regio_code=d.regio_code)
             cur.execute(f"DELETE FROM {raw_table} WHERE delivery_id = %s", (d.delivery_id,))
             cur.execute("DELETE FROM audit.quarantine WHERE delivery_id = %s", (d.delivery_id,))
             cur.execute("DELETE FROM audit.deliveries WHERE delivery_id = %s", (d.delivery_id,))

@@ -253,10 +253,11 @@ def _load_duckdb(con, d: Delivery, frame: pd.DataFrame) -> str:
 def _load_transaction(con, d: Delivery, frame: pd.DataFrame) -> str | None:
     """One delivery in one transaction. A psycopg2 connection goes through regiowerk.pg (COPY; returns 'loaded'
     or 'already_loaded'); a DuckDB connection is loaded as before (returns None)."""
-    from regiowerk import pg
+    from regiowerk import keys, pg
 
     if pg.is_pg_connection(con):
         return pg.load_delivery(con, d, frame)
+    keys.check_delivery_keys(con, d.regio_code, what=pg.delivery_label(d))
     ds = canonical.dataset(d.dataset)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     bad = frame[REASONS].map(lambda r: isinstance(r, str) and r != "").astype(bool)

@@ -1,8 +1,11 @@
 """Pseudonymisation at the door: BSN normalisation, the elfproef, and the keyed HMAC-SHA256 pseudonym.
 
-``persoon_id = HMAC-SHA256(region key, normalised 9-digit BSN)`` as lower-case hex. The key is per
+``persoon_id = HMAC-SHA256(region key, normalised 9-digit BSN)`` as lower-case hex (version 1). The key is per
 arbeidsmarktregio and comes from a secret store (environment or Airflow Variable), never from the repository.
 The demo key is public by design; in production mode (``REGIOWERK_ENV=production``) it is refused.
+
+After a key rotation (:mod:`regiowerk.keys`) the current pseudonym is the keyed chain on top of version 1;
+:func:`persoon_ids` is the one function that makes pseudonyms at the door and always makes the current version.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import hashlib
 import hmac
 import os
 import re
+import sys
 
 from regiowerk.errors import ConfigurationError
 
@@ -63,12 +67,10 @@ def region_key(regio_code: str) -> bytes:
     Looked up as ``REGIOWERK_PSEUDONYM_KEY_<REGIO>`` then ``REGIOWERK_PSEUDONYM_KEY`` (environment or Airflow
     Variable of that name, lower case). Outside production the public demo key is the fallback.
     """
-    from regiowerk.secret_store import get_variable
-
     names = (f"REGIOWERK_PSEUDONYM_KEY_{regio_code.upper()}", "REGIOWERK_PSEUDONYM_KEY")
     key = None
     for name in names:
-        key = os.environ.get(name) or get_variable(name.lower())
+        key = secret(name)
         if key:
             break
     production = os.environ.get("REGIOWERK_ENV", "development").lower() == "production"
@@ -81,3 +83,95 @@ def region_key(regio_code: str) -> bytes:
     if production and key == DEMO_KEY:
         raise ConfigurationError(f"region {regio_code}: the public demo key cannot be used in production")
     return key.encode("utf-8")
+
+
+# ---- the current key version: the key chain applied at the door ------------------------------------------
+#
+# After ``regiowerk keys rotate`` the warehouse holds persoon_id_vn = HMAC(kn, ... HMAC(k2, HMAC(k1, bsn))).
+# The door produces that same current-version pseudonym, so a new delivery of a known person joins the
+# warehouse. It learns the version from the secret store, not from the warehouse (no connection while
+# mapping): ``REGIOWERK_PSEUDONYM_KEY_VERSION`` holds ``<n>:<fingerprint v1>,...,<fingerprint vn>`` as printed
+# by the rotation, and ``REGIOWERK_PSEUDONYM_KEY_V<k>`` holds the key of version k (2..n). Unset means version
+# 1 (never rotated). The load checks the same value against ``audit.sleutelversies`` (regiowerk.keys).
+
+VERSION_NAME = "REGIOWERK_PSEUDONYM_KEY_VERSION"
+_VERSION_VALUE = re.compile(r"^([1-9][0-9]*)(?::([0-9a-f]{16}(?:,[0-9a-f]{16})*))?$")
+
+
+def secret(name: str) -> str | None:
+    """``name`` from the environment, else ``AIRFLOW_VAR_<NAME>``, else (inside Airflow) the Airflow Variable of
+    that name in lower case.
+
+    The Airflow Variable is asked only when Airflow's Task SDK is already loaded in this process (a task, or
+    ``dag.test()``): outside a task there is no Variable to reach, and importing Airflow just to find that out
+    costs seconds in every ``regiowerk check`` and benchmark. Commands run outside Airflow read the environment.
+    """
+    value = os.environ.get(name) or os.environ.get("AIRFLOW_VAR_" + name.upper())
+    if value or "airflow.sdk" not in sys.modules:
+        return value or None
+    from regiowerk.secret_store import get_variable
+
+    return get_variable(name.lower())
+
+
+def configured_fingerprints() -> tuple[str, ...]:
+    """The fingerprints of key versions 1..n named by ``REGIOWERK_PSEUDONYM_KEY_VERSION`` (empty: version 1,
+    never rotated). Raises ConfigurationError on a malformed value."""
+    value = (secret(VERSION_NAME) or "").strip()
+    if not value:
+        return ()
+    m = _VERSION_VALUE.match(value)
+    fingerprints = tuple(m.group(2).split(",")) if m and m.group(2) else ()
+    if not m or (int(m.group(1)) > 1 and len(fingerprints) != int(m.group(1))):
+        raise ConfigurationError(
+            f"{VERSION_NAME} must be '<n>:<fingerprint v1>,...,<fingerprint vn>' exactly as printed by "
+            f"'regiowerk keys rotate' (or '1' when never rotated); see 'regiowerk keys status'")
+    return fingerprints
+
+
+def version_value(fingerprints: list[str] | tuple[str, ...]) -> str:
+    """The ``REGIOWERK_PSEUDONYM_KEY_VERSION`` value for a chain with these fingerprints (versions 1..n)."""
+    return f"{len(fingerprints)}:{','.join(fingerprints)}"
+
+
+def chain_keys_from_store(fingerprints: tuple[str, ...] | list[str], recorded_in: str = VERSION_NAME) -> list[bytes]:
+    """The keys of versions 2..n from the secret store, each checked against its fingerprint (fail closed);
+    ``recorded_in`` names where the fingerprints come from, for the message."""
+    from regiowerk.keys import KEY_ENV, fingerprint
+
+    keys = []
+    for versie, expected in enumerate(fingerprints[1:], start=2):
+        name = KEY_ENV.format(versie=versie)
+        key = secret(name)
+        if not key:
+            raise ConfigurationError(
+                f"pseudonym key version {versie} is missing: {recorded_in} names {len(fingerprints)} versions, "
+                f"so {name} must be set (environment or Airflow Variable {name.lower()}); no pseudonym was made")
+        if fingerprint(key.encode("utf-8")) != expected:
+            raise ConfigurationError(
+                f"{name} does not match the fingerprint of key version {versie} in {recorded_in}: "
+                f"a wrong or stale key; no pseudonym was made")
+        keys.append(key.encode("utf-8"))
+    return keys
+
+
+def persoon_ids(bsn9s, regio_code: str | None = None, *, key: bytes | None = None) -> list[str]:
+    """The current-version pseudonyms of valid 9-digit BSNs (a list or pandas Series), in order.
+
+    The base key is ``key`` or the region key of ``regio_code``; the chain keys of versions 2..n are applied on
+    top (see ``REGIOWERK_PSEUDONYM_KEY_VERSION``). Fails closed (ConfigurationError, no pseudonyms) when a
+    chain key is missing or does not match its fingerprint, or, when resolved by ``regio_code``, the region
+    key is not version 1 of the configured chain.
+    """
+    from regiowerk.keys import apply_chain, fingerprint
+
+    if key is None:
+        if regio_code is None:
+            raise ValueError("persoon_ids needs regio_code or key")
+        key = region_key(regio_code)
+    fingerprints = configured_fingerprints()
+    if regio_code is not None and fingerprints and fingerprint(key) != fingerprints[0]:
+        raise ConfigurationError(f"the pseudonymisation key of region {regio_code} is not key version 1 of "
+                                 f"{VERSION_NAME}: its pseudonyms would not join the warehouse")
+    chain = chain_keys_from_store(fingerprints)
+    return [apply_chain(pseudonym(b, key), chain) for b in bsn9s]
