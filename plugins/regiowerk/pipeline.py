@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from cryptography.fernet import Fernet
 
-from regiowerk import canonical, reference, warehouse
+from regiowerk import canonical, drift, reference, warehouse
 from regiowerk.errors import DeliveryError
 from regiowerk.mapping import map_to_canonical
 from regiowerk.pseudonymise import region_key
@@ -101,15 +101,17 @@ def extract(partner_id: str, dataset: str, *, partner: Partner | None = None) ->
     partner = partner or _partner(partner_id)
     started = time.perf_counter()
     ex = connector_extract(partner, dataset, watermarks=WatermarkStore(paths().state))
+    drift.check_columns(list(ex.frame.columns), partner, dataset, ex.source)
+    frame = drift.keep_known(ex.frame, partner.datasets[dataset])  # names/addresses go no further than here
     d = Delivery(
         partner_id=partner.partner_id, dataset=dataset,
         delivery_id=f"{partner.partner_id}.{dataset}.{ex.fingerprint[:20]}",
         regio_code=partner.regio_code, source=ex.source, fingerprint=ex.fingerprint,
         received_at=datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
-        rows_received=len(ex.frame), watermark=ex.watermark,
+        rows_received=len(frame), watermark=ex.watermark,
     )
     sink = io.BytesIO()
-    table = pa.Table.from_pandas(ex.frame, preserve_index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     _write_atomic(_staging_file(d), _fernet(d.regio_code).encrypt(sink.getvalue()))
