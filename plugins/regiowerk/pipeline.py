@@ -228,8 +228,6 @@ def _allowed_gemeenten(partner: Partner, dataset: str) -> set[str]:
 
 def validate(delivery: dict, *, partner: Partner | None = None) -> dict:
     """Run the Great Expectations suite and the business rules; every failing row gets all its reasons."""
-    from regiowerk.validation import validate as gx_validate
-
     d = Delivery.from_xcom(delivery)
     if d.status == ALREADY_LOADED:
         return d.to_xcom()
@@ -237,21 +235,31 @@ def validate(delivery: dict, *, partner: Partner | None = None) -> dict:
     started = time.perf_counter()
     path = landing_file(d)
     frame = pd.read_parquet(path)
-    ds = canonical.dataset(d.dataset)
-    result = gx_validate(frame[list(ds.stored_names) + ["bron_rij"]], d.dataset,
-                         allowed_gemeenten=_allowed_gemeenten(partner, d.dataset), regio_code=partner.regio_code)
-    reasons = [r if isinstance(r, str) and r else None for r in frame[REASONS]]
-    for pos, extra in result.reasons.items():
-        joined = REASON_SEPARATOR.join(extra)
-        reasons[pos] = f"{reasons[pos]}{REASON_SEPARATOR}{joined}" if reasons[pos] else joined
-    frame[REASONS] = reasons
+    add_validation_reasons(frame, partner, d.dataset)
     _write_parquet(frame, path)
-    d.rows_quarantined = sum(r is not None for r in reasons)
+    d.rows_quarantined = int(frame[REASONS].notna().sum())
     d.rows_loaded = d.rows_received - d.rows_quarantined
     d.status = "validated"
     d.seconds["validate"] = round(time.perf_counter() - started, 3)
     log.info("validated %s: %s rows pass, %s to quarantine", d.delivery_id, d.rows_loaded, d.rows_quarantined)
     return d.to_xcom()
+
+
+def add_validation_reasons(frame: pd.DataFrame, partner: Partner, dataset: str):
+    """Validate a landing frame (canonical stored columns, ``bron_rij`` and the mapping's reasons in
+    ``_redenen``) and append every failing row's reasons to ``_redenen`` (None: the row passes). The one
+    validation of the pipeline, also used by ``regiowerk quarantine replay``. Returns the ValidationResult."""
+    from regiowerk.validation import validate as gx_validate
+
+    ds = canonical.dataset(dataset)
+    result = gx_validate(frame[list(ds.stored_names) + ["bron_rij"]], dataset,
+                         allowed_gemeenten=_allowed_gemeenten(partner, dataset), regio_code=partner.regio_code)
+    reasons = [r if isinstance(r, str) and r else None for r in frame[REASONS]]
+    for pos, extra in result.reasons.items():
+        joined = REASON_SEPARATOR.join(extra)
+        reasons[pos] = f"{reasons[pos]}{REASON_SEPARATOR}{joined}" if reasons[pos] else joined
+    frame[REASONS] = pd.Series(reasons, dtype=object, index=frame.index)
+    return result
 
 
 def load(delivery: dict, *, partner: Partner | None = None, con=None) -> dict:
