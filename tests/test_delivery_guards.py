@@ -167,3 +167,21 @@ def test_guards_and_rejections_on_postgresql(small, monkeypatch):
     assert "row count dropped from 10" in rows[1][2]
     assert raw == [(first["delivery_id"], 10)]
     assert not (small.root / "warehouse.duckdb").exists()  # everything went to PostgreSQL
+
+
+def test_validation_report_is_kept_with_the_run_without_clear_values(small):
+    people = bsns(3)
+    bad_bsn = "123456780"  # fails the elfproef: its reason is masked
+    small.deliver([row(people[0]), row(people[1], regeling='=HYPERLINK("http://x.example","klik")'),
+                   row(bad_bsn), row(people[2], naam="Zwaantje Zonderland")])
+    d = small.run()
+    report = small.root / "data" / "runs" / d["received_at"][:10] / d["delivery_id"] / "validation.html"
+    assert d["report_path"] == str(report) and report.exists()
+    assert _duck("SELECT report_path FROM audit.deliveries") == [(str(report),)]
+    text = report.read_text(encoding="utf-8")
+    assert f"Delivery {d['delivery_id']}" in text and "rows to quarantine</th><td>2" in text
+    assert "bsn: fails the elfproef (value masked)" in text
+    assert "local code &#x27;&#x27;=HYPERLINK" in text  # quoted and inert: '=HYPERLINK... never starts a cell
+    for clear in [*people, bad_bsn, "Zonderland"]:
+        assert clear not in text
+    assert d["seconds"]["report"] < 0.5 * d["seconds"]["validate"]  # cheap next to validation

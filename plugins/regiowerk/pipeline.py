@@ -235,14 +235,40 @@ def validate(delivery: dict, *, partner: Partner | None = None) -> dict:
     started = time.perf_counter()
     path = landing_file(d)
     frame = pd.read_parquet(path)
-    add_validation_reasons(frame, partner, d.dataset)
+    result = add_validation_reasons(frame, partner, d.dataset)
     _write_parquet(frame, path)
     d.rows_quarantined = int(frame[REASONS].notna().sum())
     d.rows_loaded = d.rows_received - d.rows_quarantined
     d.status = "validated"
     d.seconds["validate"] = round(time.perf_counter() - started, 3)
+    d.report_path = str(_write_report(d, frame, result))
     log.info("validated %s: %s rows pass, %s to quarantine", d.delivery_id, d.rows_loaded, d.rows_quarantined)
     return d.to_xcom()
+
+
+def report_dir(d: Delivery) -> Path:
+    """Where the validation report of a delivery goes: ``data/runs/<received date>/<delivery_id>/`` (outside
+    git: reports quote pseudonymised values)."""
+    return paths().runs / d.received_at[:10] / d.delivery_id
+
+
+def _write_report(d: Delivery, frame: pd.DataFrame, result) -> Path:
+    """The compact HTML validation report of one delivery, with every reason of the mapping and validation."""
+    import dataclasses
+
+    from regiowerk.validation import build_data_docs
+
+    started = time.perf_counter()
+    reasons = {pos: text.split(REASON_SEPARATOR) for pos, text in enumerate(frame[REASONS]) if isinstance(text, str)}
+    bron = frame["bron_rij"].to_numpy()
+    full = dataclasses.replace(result, reasons=reasons, n_failed_rows=len(reasons),
+                               reasons_by_bron_rij={int(bron[p]): texts for p, texts in reasons.items()})
+    out = build_data_docs(report_dir(d), full, title=f"Delivery {d.delivery_id}", facts={
+        "partner": d.partner_id, "dataset": d.dataset, "source": d.source, "received at (UTC)": d.received_at,
+        "rows received": d.rows_received, "rows to load": d.rows_loaded, "rows to quarantine": d.rows_quarantined,
+        "full delivery": "yes" if d.full else "no (incremental delta)"})
+    d.seconds["report"] = round(time.perf_counter() - started, 3)
+    return out
 
 
 def add_validation_reasons(frame: pd.DataFrame, partner: Partner, dataset: str):
