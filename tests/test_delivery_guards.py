@@ -185,3 +185,14 @@ def test_validation_report_is_kept_with_the_run_without_clear_values(small):
     for clear in [*people, bad_bsn, "Zonderland"]:
         assert clear not in text
     assert d["seconds"]["report"] < 0.5 * d["seconds"]["validate"]  # cheap next to validation
+
+
+def test_a_stale_loaded_marker_fails_cleanly_and_heals(small):
+    """DuckDB: extract trusts the load stage's marker; the load stage confirms it in the warehouse."""
+    small.deliver([row(b) for b in bsns(3)])
+    assert small.run()["status"] == "loaded"
+    (small.root / "warehouse.duckdb").unlink()  # the warehouse was replaced, data/state was not
+    outcome = small.run()
+    assert isinstance(outcome, DeliveryError) and "is not in the warehouse" in str(outcome)
+    d = small.run()  # the marker is gone: processed and loaded again
+    assert (d["status"], d["rows_loaded"]) == ("loaded", 3)

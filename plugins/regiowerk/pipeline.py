@@ -100,7 +100,7 @@ def extract(partner_id: str, dataset: str, *, partner: Partner | None = None, co
     """Fetch one delivery from the partner; keep it only encrypted until pseudonymisation.
 
     A delivery whose content (fingerprint) is already loaded is recognised here: nothing is staged and the
-    next stages pass it through as ``already_loaded``.
+    next stages pass it through as ``already_loaded`` (see :func:`_known_loaded`).
     """
     from regiowerk.connectors import extract as connector_extract
     from regiowerk.watermarks import WatermarkStore
@@ -121,9 +121,7 @@ def extract(partner_id: str, dataset: str, *, partner: Partner | None = None, co
         received_at=datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
         rows_received=len(frame), watermark=ex.watermark, full=full,
     )
-    counts = loaded_counts(d.delivery_id, con=con)
-    if counts is not None:
-        d.rows_loaded, d.rows_quarantined = counts
+    if _known_loaded(d, con):
         d.status = ALREADY_LOADED
         _staging_file(d).unlink(missing_ok=True)
         d.seconds["extract"] = round(time.perf_counter() - started, 3)
@@ -139,46 +137,35 @@ def extract(partner_id: str, dataset: str, *, partner: Partner | None = None, co
     return d.to_xcom()
 
 
-def loaded_counts(delivery_id: str, *, con=None) -> tuple[int, int] | None:
-    """(rows_loaded, rows_quarantined) when ``delivery_id`` is loaded in the warehouse, else None.
+def _loaded_marker(delivery_id: str) -> Path:
+    """Set by the load stage after commit: lets extract recognise a loaded delivery without opening DuckDB."""
+    return paths().state / "loaded" / f"{delivery_id}.done"
 
-    Also None when a DuckDB warehouse does not exist yet or is locked by a writer in another process: then the
-    load stage decides (it checks again inside its transaction)."""
+
+def _known_loaded(d: Delivery, con=None) -> bool:
+    """Is the delivery already loaded? PostgreSQL: asked directly (counts filled in). DuckDB: the marker of the
+    load stage, because opening the DuckDB file here, outside the warehouse pool, could make a concurrent
+    writer (a load, dbt) fail on the file lock; the load stage confirms it in the warehouse."""
+    if _use_postgres(con):
+        with warehouse_connection(con) as wh:
+            counts = loaded_counts(d.delivery_id, con=wh)
+        if counts is not None:
+            d.rows_loaded, d.rows_quarantined = counts
+        return counts is not None
+    return _loaded_marker(d.delivery_id).exists()
+
+
+def loaded_counts(delivery_id: str, *, con) -> tuple[int, int] | None:
+    """(rows_loaded, rows_quarantined) when ``delivery_id`` is loaded in the warehouse ``con``, else None."""
     sql = "SELECT rows_loaded, rows_quarantined FROM audit.deliveries WHERE delivery_id = ? AND status = 'loaded'"
-    if con is None and not _use_postgres(None):
-        import duckdb
-
-        if not paths().warehouse.exists():
-            return None
-        try:
-            con_ro = warehouse.connect(read_only=True)
-        except duckdb.Error as e:  # a writer holds the file: decide at load time
-            log.info("warehouse busy (%s): the load stage checks whether the delivery is new", e)
-            return None
-        try:
-            rows = con_ro.execute(sql, [delivery_id]).fetchall()
-        except duckdb.CatalogException:
-            return None
-        finally:
-            con_ro.close()
-    else:
-        own = con is None
-        if own:
-            from regiowerk import pg
-
-            con = pg.connect()
-        try:
-            try:
-                rows = warehouse.query(con, sql, [delivery_id])
-            except Exception as e:  # noqa: BLE001 - no audit schema yet
-                if not _is_missing_table(e):
-                    raise
-                rows = []
-            if _use_postgres(con):
-                con.rollback()
-        finally:
-            if own:
-                con.close()
+    try:
+        rows = warehouse.query(con, sql, [delivery_id])
+    except Exception as e:  # noqa: BLE001 - no audit schema yet
+        if not _is_missing_table(e):
+            raise
+        rows = []
+    if _use_postgres(con):
+        con.rollback()
     return (int(rows[0][0]), int(rows[0][1])) if rows else None
 
 
@@ -300,7 +287,17 @@ def load(delivery: dict, *, partner: Partner | None = None, con=None) -> dict:
     d = Delivery.from_xcom(delivery)
     partner = partner or _partner(d.partner_id)
     started = time.perf_counter()
-    if d.status != ALREADY_LOADED:
+    if d.status == ALREADY_LOADED and d.rows_loaded is None:
+        with warehouse_connection(con) as wh:
+            counts = loaded_counts(d.delivery_id, con=wh)
+        if counts is None:
+            _loaded_marker(d.delivery_id).unlink(missing_ok=True)
+            raise DeliveryError(d.partner_id, d.dataset, d.source,
+                                f"delivery {d.delivery_id} was marked as loaded in {_loaded_marker(d.delivery_id)}"
+                                f" but is not in the warehouse (was the warehouse replaced?); the marker is "
+                                f"removed: run the whole delivery (extract first) again")
+        d.rows_loaded, d.rows_quarantined = counts
+    elif d.status != ALREADY_LOADED:
         frame = pd.read_parquet(landing_file(d))
         if len(frame) != d.rows_received:
             raise DeliveryError(d.partner_id, d.dataset, d.source,
@@ -314,6 +311,7 @@ def load(delivery: dict, *, partner: Partner | None = None, con=None) -> dict:
             else:
                 check_row_drop(wh, d, partner)
                 d.status = _load_transaction(wh, d, frame)
+    _write_atomic(_loaded_marker(d.delivery_id), b"")
     if d.watermark:
         WatermarkStore(paths().state).set(d.partner_id, d.dataset, d.watermark)
     d.seconds["load"] = round(time.perf_counter() - started, 3)
