@@ -184,7 +184,6 @@ def test_validation_report_is_kept_with_the_run_without_clear_values(small):
     assert "local code &#x27;&#x27;=HYPERLINK" in text  # quoted and inert: '=HYPERLINK... never starts a cell
     for clear in [*people, bad_bsn, "Zonderland"]:
         assert clear not in text
-    assert d["seconds"]["report"] < 0.5 * d["seconds"]["validate"]  # cheap next to validation
 
 
 def test_a_stale_loaded_marker_fails_cleanly_and_heals(small):
