@@ -20,6 +20,7 @@ def partner(**mapping_overrides) -> Partner:
         "constants": {},
         "date_format": "%d-%m-%Y",
         "list_separator": ";",
+        "ignore_columns": ["Voornaam"],
     }
     mapping.update(mapping_overrides)
     return Partner.model_validate({

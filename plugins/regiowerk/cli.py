@@ -81,18 +81,31 @@ def _cmd_deliveries(args: argparse.Namespace) -> int:
 
 
 def _cmd_quarantine_list(args: argparse.Namespace) -> int:
-    from regiowerk import warehouse
+    from regiowerk import pipeline, warehouse
 
-    con = warehouse.connect(read_only=True)
-    try:
-        sql = ("SELECT partner_id, dataset, bron_rij, redenen FROM audit.quarantine "
-               "WHERE (? IS NULL OR partner_id = ?) AND status = 'open' ORDER BY partner_id, dataset, bron_rij")
-        rows = con.execute(sql, [args.partner, args.partner]).fetchall()
-    finally:
-        con.close()
+    with pipeline.warehouse_connection() as con:
+        rows = warehouse.query(
+            con, "SELECT partner_id, dataset, bron_rij, redenen FROM audit.quarantine WHERE (? IS NULL OR "
+                 "partner_id = ?) AND status = 'open' ORDER BY partner_id, dataset, bron_rij",
+            [args.partner, args.partner])
     for partner_id, dataset, row, reasons in rows:
         print(f"{partner_id}  {dataset}  row {row}: {reasons}")
     print(f"{len(rows)} quarantined row(s)")
+    return 0
+
+
+def _cmd_quarantine_replay(args: argparse.Namespace) -> int:
+    from regiowerk.quarantine import replay
+
+    summaries = replay(partner_id=args.partner, dataset=args.dataset, delivery_id=args.delivery,
+                       dry_run=args.dry_run)
+    for s in summaries:
+        print(s.line(dry_run=args.dry_run))
+    passed = sum(s.passed for s in summaries if not s.skipped)
+    total = sum(s.rows for s in summaries)
+    print(f"{len(summaries)} deliver{'y' if len(summaries) == 1 else 'ies'}, {total} open row(s): {passed} "
+          f"{'would pass' if args.dry_run else 'loaded'}, {total - passed} still quarantined"
+          + (" (dry run: nothing changed)" if args.dry_run else ""))
     return 0
 
 
@@ -127,11 +140,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("deliveries", help="list audit.deliveries")
     p.set_defaults(func=_cmd_deliveries)
 
-    q = sub.add_parser("quarantine", help="inspect quarantined rows")
+    q = sub.add_parser("quarantine", help="inspect and replay quarantined rows")
     qsub = q.add_subparsers(dest="quarantine_command", required=True, metavar="ACTION")
     p = qsub.add_parser("list", help="list open quarantined rows with their reasons")
     p.add_argument("--partner", default=None, help="only this partner id")
     p.set_defaults(func=_cmd_quarantine_list)
+    p = qsub.add_parser(
+        "replay", help="re-process open quarantined rows after a mapping fix",
+        description="Re-maps the open quarantined rows with the CURRENT partner files (from the partner's own "
+                    "values of the non-personal columns, kept as audit.quarantine.bronwaarden, and the "
+                    "pseudonymised values), validates them exactly as the pipeline does, and loads the rows "
+                    "that now pass into raw as a delivery with status 'replayed' (one transaction per original "
+                    "delivery; audit.deliveries.replay_of names the original, whose counts move from "
+                    "quarantined to loaded). Rows that still fail stay open with their current reasons. "
+                    "Reasons about a BSN, postcode or birth date cannot be re-checked and stay. Running it "
+                    "again changes nothing. Prints one summary per delivery.")
+    p.add_argument("--partner", default=None, help="only this partner id")
+    p.add_argument("--dataset", default=None, help="only this canonical dataset (e.g. werkzoekenden)")
+    p.add_argument("--delivery", default=None, metavar="ID", help="only this delivery id (audit.deliveries)")
+    p.add_argument("--dry-run", action="store_true", help="report what would pass; change nothing")
+    p.set_defaults(func=_cmd_quarantine_replay)
 
     # Commands that live with their own module (each module's add_parser registers it).
     for module in COMMAND_MODULES:

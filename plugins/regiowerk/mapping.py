@@ -7,7 +7,7 @@ names, street addresses and any other partner column are dropped here.
 
 Problems with single values never raise: they become reasons on that row (the row is quarantined later).
 A mapped column that is missing from the delivery rejects the whole delivery, and so does a column the partner
-file does not know when the dataset sets ``strict_columns``. Besides the per-column checks, this step
+file does not know (see :mod:`regiowerk.drift`). Besides the per-column checks, this step
 quarantines: a data row that repeats the header (reason ``row repeats the header row``), a value longer than
 :data:`MAX_VALUE_CHARS` characters, a date that looks like an Excel serial day number (with a hint in the
 reason) and a birth date in the future.
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from regiowerk import canonical
+from regiowerk.drift import check_columns
 from regiowerk.errors import DeliveryError
 from regiowerk.pseudonymise import elfproef, persoon_ids
 from regiowerk.registry import DatasetMapping, FileConnector, Partner
@@ -192,22 +193,7 @@ def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key
     ds = canonical.dataset(dataset)
     mapping = partner.datasets[dataset]
     where = f"partners/{partner.partner_id}.yml datasets.{dataset}"
-    missing = [pc for pc in mapping.columns.values() if pc not in frame.columns]
-    if missing:
-        raise DeliveryError(partner.partner_id, dataset, source,
-                            f"mapped column(s) missing from the delivery: {', '.join(map(repr, missing))}; "
-                            f"columns present: {', '.join(map(repr, [c for c in frame.columns if c != ROW_COLUMN]))}",
-                            column=missing[0])
-    if mapping.strict_columns:
-        known = set(mapping.columns.values()) | set(mapping.ignore_columns) | {ROW_COLUMN}
-        if mapping.watermark_column:
-            known.add(mapping.watermark_column)
-        extra = [c for c in frame.columns if c not in known]
-        if extra:
-            raise DeliveryError(partner.partner_id, dataset, source,
-                                f"unexpected column(s) in the delivery: {', '.join(map(repr, extra))}; map them "
-                                f"in {where}.columns, list them in {where}.ignore_columns, or remove them from "
-                                f"the export (strict_columns is on)", column=extra[0])
+    check_columns(list(frame.columns), partner, dataset, source)  # regiowerk.drift: one rule for columns
     frame = frame.reset_index(drop=True)
     n = len(frame)
     out = _Collector(n)

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from regiowerk import canonical, warehouse
+from regiowerk import canonical, quarantine, warehouse
 
 URL_ENV = "REGIOWERK_WAREHOUSE_URL"
 REASONS = "_redenen"  # same as pipeline.REASONS (not imported: pipeline imports this module)
@@ -87,6 +87,12 @@ def ensure_schema(conn) -> None:
             if stmt.startswith("CREATE SCHEMA IF NOT EXISTS ") and stmt.split()[-1] in schemas:
                 continue
             cur.execute(stmt)
+        for table, column, sql_type in warehouse.ADDED_COLUMNS:  # an older warehouse: only the owner may ALTER
+            schema, name = table.split(".")
+            cur.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+                        "AND column_name = %s", (schema, name, column))
+            if cur.fetchone() is None:
+                cur.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
     conn.commit()
 
 
@@ -157,13 +163,14 @@ def split_frame(d, frame: pd.DataFrame, now: datetime) -> tuple[pd.DataFrame, pd
         "partner_id": d.partner_id, "dataset": d.dataset, "delivery_id": d.delivery_id,
         "bron_rij": quarantined["bron_rij"].astype("int64"), "redenen": quarantined[REASONS].astype(object),
         "waarden": pd.Series(waarden, dtype=object), "quarantined_at": pd.Timestamp(now), "status": "open",
+        "bronwaarden": quarantine.source_values(quarantined),
     })
     return good, q
 
 
 QUARANTINE_COLUMNS = [("partner_id", "VARCHAR"), ("dataset", "VARCHAR"), ("delivery_id", "VARCHAR"),
                       ("bron_rij", "BIGINT"), ("redenen", "VARCHAR"), ("waarden", "VARCHAR"),
-                      ("quarantined_at", "TIMESTAMP"), ("status", "VARCHAR")]
+                      ("quarantined_at", "TIMESTAMP"), ("status", "VARCHAR"), ("bronwaarden", "VARCHAR")]
 
 
 def delivery_label(d) -> str:
@@ -209,10 +216,11 @@ def load_delivery(conn, d, frame: pd.DataFrame) -> str:
             _copy(cur, "audit.quarantine", QUARANTINE_COLUMNS, q)
             cur.execute(
                 "INSERT INTO audit.deliveries (partner_id, dataset, delivery_id, regio_code, source, fingerprint, "
-                "received_at, loaded_at, rows_received, rows_loaded, rows_quarantined, status, message) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'loaded', NULL)",
+                "received_at, loaded_at, rows_received, rows_loaded, rows_quarantined, status, message, volledig, "
+                "report_path) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'loaded', NULL, %s, %s)",
                 (d.partner_id, d.dataset, d.delivery_id, d.regio_code, d.source, d.fingerprint,
-                 datetime.fromisoformat(d.received_at), now, d.rows_received, len(good), len(q)))
+                 datetime.fromisoformat(d.received_at), now, d.rows_received, len(good), len(q), d.full,
+                 d.report_path))
         conn.commit()
     except BaseException:
         conn.rollback()

@@ -16,9 +16,9 @@ import base64
 import hashlib
 import hmac
 import io
-import json
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from cryptography.fernet import Fernet
 
-from regiowerk import canonical, reference, warehouse
+from regiowerk import canonical, drift, quarantine, reference, warehouse
 from regiowerk.errors import DeliveryError
 from regiowerk.mapping import map_to_canonical
 from regiowerk.pseudonymise import region_key
@@ -38,6 +38,7 @@ from regiowerk.settings import paths
 log = logging.getLogger(__name__)
 REASONS = "_redenen"
 REASON_SEPARATOR = "; "
+ALREADY_LOADED = "already_loaded"
 
 
 @dataclass
@@ -57,6 +58,8 @@ class Delivery:
     rows_quarantined: int | None = None
     status: str = "extracted"
     seconds: dict[str, float] = field(default_factory=dict)
+    full: bool = True  # the partner's whole dataset; False for the delta of an incremental dataset
+    report_path: str | None = None  # the validation report (HTML) of this delivery
 
     def to_xcom(self) -> dict:
         return asdict(self)
@@ -93,23 +96,39 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def extract(partner_id: str, dataset: str, *, partner: Partner | None = None) -> dict:
-    """Fetch one delivery from the partner; keep it only encrypted until pseudonymisation."""
+def extract(partner_id: str, dataset: str, *, partner: Partner | None = None, con=None) -> dict:
+    """Fetch one delivery from the partner; keep it only encrypted until pseudonymisation.
+
+    A delivery whose content (fingerprint) is already loaded is recognised here: nothing is staged and the
+    next stages pass it through as ``already_loaded`` (see :func:`_known_loaded`).
+    """
     from regiowerk.connectors import extract as connector_extract
     from regiowerk.watermarks import WatermarkStore
 
     partner = partner or _partner(partner_id)
+    mapping = partner.datasets[dataset]
     started = time.perf_counter()
-    ex = connector_extract(partner, dataset, watermarks=WatermarkStore(paths().state))
+    store = WatermarkStore(paths().state)
+    incremental = mapping.incremental or bool(mapping.watermark_column)
+    full = not incremental or store.get(partner.partner_id, dataset) is None
+    ex = connector_extract(partner, dataset, watermarks=store)
+    drift.check_columns(list(ex.frame.columns), partner, dataset, ex.source)
+    frame = drift.keep_known(ex.frame, mapping)  # names/addresses go no further than here
     d = Delivery(
         partner_id=partner.partner_id, dataset=dataset,
         delivery_id=f"{partner.partner_id}.{dataset}.{ex.fingerprint[:20]}",
         regio_code=partner.regio_code, source=ex.source, fingerprint=ex.fingerprint,
         received_at=datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
-        rows_received=len(ex.frame), watermark=ex.watermark,
+        rows_received=len(frame), watermark=ex.watermark, full=full,
     )
+    if _known_loaded(d, con):
+        d.status = ALREADY_LOADED
+        _staging_file(d).unlink(missing_ok=True)
+        d.seconds["extract"] = round(time.perf_counter() - started, 3)
+        log.info("delivery %s from %s is already loaded: not processed again", d.delivery_id, d.source)
+        return d.to_xcom()
     sink = io.BytesIO()
-    table = pa.Table.from_pandas(ex.frame, preserve_index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     _write_atomic(_staging_file(d), _fernet(d.regio_code).encrypt(sink.getvalue()))
@@ -118,9 +137,47 @@ def extract(partner_id: str, dataset: str, *, partner: Partner | None = None) ->
     return d.to_xcom()
 
 
+def _loaded_marker(delivery_id: str) -> Path:
+    """Set by the load stage after commit: lets extract recognise a loaded delivery without opening DuckDB."""
+    return paths().state / "loaded" / f"{delivery_id}.done"
+
+
+def _known_loaded(d: Delivery, con=None) -> bool:
+    """Is the delivery already loaded? PostgreSQL: asked directly (counts filled in). DuckDB: the marker of the
+    load stage, because opening the DuckDB file here, outside the warehouse pool, could make a concurrent
+    writer (a load, dbt) fail on the file lock; the load stage confirms it in the warehouse."""
+    if _use_postgres(con):
+        with warehouse_connection(con) as wh:
+            counts = loaded_counts(d.delivery_id, con=wh)
+        if counts is not None:
+            d.rows_loaded, d.rows_quarantined = counts
+        return counts is not None
+    return _loaded_marker(d.delivery_id).exists()
+
+
+def loaded_counts(delivery_id: str, *, con) -> tuple[int, int] | None:
+    """(rows_loaded, rows_quarantined) when ``delivery_id`` is loaded in the warehouse ``con``, else None."""
+    sql = "SELECT rows_loaded, rows_quarantined FROM audit.deliveries WHERE delivery_id = ? AND status = 'loaded'"
+    try:
+        rows = warehouse.query(con, sql, [delivery_id])
+    except Exception as e:  # noqa: BLE001 - no audit schema yet
+        if not _is_missing_table(e):
+            raise
+        rows = []
+    if _use_postgres(con):
+        con.rollback()
+    return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+
+def _is_missing_table(error: Exception) -> bool:
+    return type(error).__name__ in ("UndefinedTable", "CatalogException")
+
+
 def pseudonymise(delivery: dict, *, partner: Partner | None = None) -> dict:
     """Decrypt the extract, map it to the canonical dataset, pseudonymise and minimise it, write landing Parquet."""
     d = Delivery.from_xcom(delivery)
+    if d.status == ALREADY_LOADED:
+        return d.to_xcom()
     partner = partner or _partner(d.partner_id)
     started = time.perf_counter()
     staged = _staging_file(d)
@@ -130,7 +187,7 @@ def pseudonymise(delivery: dict, *, partner: Partner | None = None) -> dict:
         mapped = map_to_canonical(frame, partner, d.dataset, key=region_key(d.regio_code), source=d.source)
     finally:
         staged.unlink(missing_ok=True)
-    out = mapped.frame
+    out = pd.concat([mapped.frame, quarantine.source_frame(frame, partner, d.dataset)], axis=1)
     out[REASONS] = [REASON_SEPARATOR.join(mapped.reasons[i]) if i in mapped.reasons else None
                     for i in range(len(out))]
     _write_parquet(out, landing_file(d))
@@ -158,49 +215,103 @@ def _allowed_gemeenten(partner: Partner, dataset: str) -> set[str]:
 
 def validate(delivery: dict, *, partner: Partner | None = None) -> dict:
     """Run the Great Expectations suite and the business rules; every failing row gets all its reasons."""
-    from regiowerk.validation import validate as gx_validate
-
     d = Delivery.from_xcom(delivery)
+    if d.status == ALREADY_LOADED:
+        return d.to_xcom()
     partner = partner or _partner(d.partner_id)
     started = time.perf_counter()
     path = landing_file(d)
     frame = pd.read_parquet(path)
-    ds = canonical.dataset(d.dataset)
-    result = gx_validate(frame[list(ds.stored_names) + ["bron_rij"]], d.dataset,
-                         allowed_gemeenten=_allowed_gemeenten(partner, d.dataset), regio_code=partner.regio_code)
+    result = add_validation_reasons(frame, partner, d.dataset)
+    _write_parquet(frame, path)
+    d.rows_quarantined = int(frame[REASONS].notna().sum())
+    d.rows_loaded = d.rows_received - d.rows_quarantined
+    d.status = "validated"
+    d.report_path = str(_write_report(d, frame, result))
+    d.seconds["validate"] = round(time.perf_counter() - started, 3)
+    log.info("validated %s: %s rows pass, %s to quarantine", d.delivery_id, d.rows_loaded, d.rows_quarantined)
+    return d.to_xcom()
+
+
+def report_dir(d: Delivery) -> Path:
+    """Where the validation report of a delivery goes: ``data/runs/<received date>/<delivery_id>/`` (outside
+    git: reports quote pseudonymised values)."""
+    return paths().runs / d.received_at[:10] / d.delivery_id
+
+
+def _write_report(d: Delivery, frame: pd.DataFrame, result) -> Path:
+    """The compact HTML validation report of one delivery, with every reason of the mapping and validation."""
+    import dataclasses
+
+    from regiowerk.validation import build_data_docs
+
+    started = time.perf_counter()
+    reasons = {pos: text.split(REASON_SEPARATOR) for pos, text in enumerate(frame[REASONS]) if isinstance(text, str)}
+    bron = frame["bron_rij"].to_numpy()
+    full = dataclasses.replace(result, reasons=reasons, n_failed_rows=len(reasons),
+                               reasons_by_bron_rij={int(bron[p]): texts for p, texts in reasons.items()})
+    out = build_data_docs(report_dir(d), full, title=f"Delivery {d.delivery_id}", facts={
+        "partner": d.partner_id, "dataset": d.dataset, "source": d.source, "received at (UTC)": d.received_at,
+        "rows received": d.rows_received, "rows to load": d.rows_loaded, "rows to quarantine": d.rows_quarantined,
+        "full delivery": "yes" if d.full else "no (incremental delta)"})
+    log.info("validation report %s written in %.3f s", out, time.perf_counter() - started)  # part of validate
+    return out
+
+
+def add_validation_reasons(frame: pd.DataFrame, partner: Partner, dataset: str):
+    """Validate a landing frame (canonical stored columns, ``bron_rij`` and the mapping's reasons in
+    ``_redenen``) and append every failing row's reasons to ``_redenen`` (None: the row passes). The one
+    validation of the pipeline, also used by ``regiowerk quarantine replay``. Returns the ValidationResult."""
+    from regiowerk.validation import validate as gx_validate
+
+    ds = canonical.dataset(dataset)
+    result = gx_validate(frame[list(ds.stored_names) + ["bron_rij"]], dataset,
+                         allowed_gemeenten=_allowed_gemeenten(partner, dataset), regio_code=partner.regio_code)
     reasons = [r if isinstance(r, str) and r else None for r in frame[REASONS]]
     for pos, extra in result.reasons.items():
         joined = REASON_SEPARATOR.join(extra)
         reasons[pos] = f"{reasons[pos]}{REASON_SEPARATOR}{joined}" if reasons[pos] else joined
-    frame[REASONS] = reasons
-    _write_parquet(frame, path)
-    d.rows_quarantined = sum(r is not None for r in reasons)
-    d.rows_loaded = d.rows_received - d.rows_quarantined
-    d.status = "validated"
-    d.seconds["validate"] = round(time.perf_counter() - started, 3)
-    log.info("validated %s: %s rows pass, %s to quarantine", d.delivery_id, d.rows_loaded, d.rows_quarantined)
-    return d.to_xcom()
+    frame[REASONS] = pd.Series(reasons, dtype=object, index=frame.index)
+    return result
 
 
 def load(delivery: dict, *, partner: Partner | None = None, con=None) -> dict:
     """Load valid rows into raw.<dataset> and failing rows into audit.quarantine, in one transaction.
 
     A delivery that is already loaded is not loaded again: running the same delivery twice gives the same
-    warehouse as running it once. The watermark is committed only after the transaction.
+    warehouse as running it once. A full delivery whose row count dropped too far against the previous loaded
+    full delivery is rejected (``max_row_drop``). The watermark is committed only after the transaction.
     """
     from regiowerk.watermarks import WatermarkStore
 
     d = Delivery.from_xcom(delivery)
     partner = partner or _partner(d.partner_id)
     started = time.perf_counter()
-    frame = pd.read_parquet(landing_file(d))
-    if len(frame) != d.rows_received:
-        raise DeliveryError(d.partner_id, d.dataset, d.source,
-                            f"landing file has {len(frame)} rows, {d.rows_received} were received")
-    if _use_postgres(con):
-        d.status = _load_postgres(con, d, frame)
-    else:
-        d.status = _load_duckdb(con, d, frame)
+    if d.status == ALREADY_LOADED and d.rows_loaded is None:
+        with warehouse_connection(con) as wh:
+            counts = loaded_counts(d.delivery_id, con=wh)
+        if counts is None:
+            _loaded_marker(d.delivery_id).unlink(missing_ok=True)
+            raise DeliveryError(d.partner_id, d.dataset, d.source,
+                                f"delivery {d.delivery_id} was marked as loaded in {_loaded_marker(d.delivery_id)}"
+                                f" but is not in the warehouse (was the warehouse replaced?); the marker is "
+                                f"removed: run the whole delivery (extract first) again")
+        d.rows_loaded, d.rows_quarantined = counts
+    elif d.status != ALREADY_LOADED:
+        frame = pd.read_parquet(landing_file(d))
+        if len(frame) != d.rows_received:
+            raise DeliveryError(d.partner_id, d.dataset, d.source,
+                                f"landing file has {len(frame)} rows, {d.rows_received} were received")
+        with warehouse_connection(con) as wh:
+            prepare_warehouse(wh)
+            counts = loaded_counts(d.delivery_id, con=wh)
+            if counts is not None:
+                d.rows_loaded, d.rows_quarantined = counts
+                d.status = ALREADY_LOADED
+            else:
+                check_row_drop(wh, d, partner)
+                d.status = _load_transaction(wh, d, frame)
+    _write_atomic(_loaded_marker(d.delivery_id), b"")
     if d.watermark:
         WatermarkStore(paths().state).set(d.partner_id, d.dataset, d.watermark)
     d.seconds["load"] = round(time.perf_counter() - started, 3)
@@ -216,113 +327,116 @@ def _use_postgres(con) -> bool:
     return pg.is_pg_connection(con) or (con is None and pg.is_postgres_url(pg.warehouse_url()))
 
 
-def _load_postgres(con, d: Delivery, frame: pd.DataFrame) -> str:
+@contextmanager
+def warehouse_connection(con=None):
+    """``con`` itself, or a new connection to the configured warehouse (PostgreSQL or DuckDB), closed after."""
+    if con is not None:
+        yield con
+        return
     from regiowerk import pg
 
-    own = con is None
-    con = con or pg.connect()
+    own = pg.connect() if _use_postgres(None) else warehouse.connect()
     try:
+        yield own
+    finally:
+        own.close()
+
+
+def prepare_warehouse(con) -> None:
+    """Schemas and tables exist, raw.partners mirrors the registry (DuckDB or PostgreSQL)."""
+    from regiowerk import pg
+
+    if pg.is_pg_connection(con):
         pg.ensure_schema(con)
         pg.refresh_partners(con, load_registry().values())
-        return _load_transaction(con, d, frame)
-    finally:
-        if own:
-            con.close()
-
-
-def _load_duckdb(con, d: Delivery, frame: pd.DataFrame) -> str:
-    own = con is None
-    con = con or warehouse.connect()
-    try:
+    else:
         warehouse.ensure_schema(con)
         warehouse.refresh_partners(con, load_registry().values())
-        already = con.execute("SELECT status FROM audit.deliveries WHERE delivery_id = ?",
-                              [d.delivery_id]).fetchone()
-        if already and already[0] == "loaded":
-            counts = con.execute("SELECT rows_loaded, rows_quarantined FROM audit.deliveries WHERE delivery_id = ?",
-                                 [d.delivery_id]).fetchone()
-            d.rows_loaded, d.rows_quarantined = int(counts[0]), int(counts[1])
-            return "already_loaded"
-        _load_transaction(con, d, frame)
-        return "loaded"
-    finally:
-        if own:
-            con.close()
 
 
-def _load_transaction(con, d: Delivery, frame: pd.DataFrame) -> str | None:
-    """One delivery in one transaction. A psycopg2 connection goes through regiowerk.pg (COPY; returns 'loaded'
-    or 'already_loaded'); a DuckDB connection is loaded as before (returns None)."""
+def check_row_drop(con, d: Delivery, partner: Partner) -> None:
+    """Reject a delivery whose rows dropped by more than ``max_row_drop`` against the previous loaded full
+    delivery of the same partner and dataset (only full deliveries, unless ``row_drop_check: all``)."""
+    mapping = partner.datasets[d.dataset]
+    if mapping.max_row_drop is None or (mapping.row_drop_check == "full" and not d.full):
+        return
+    full_only = "AND volledig" if mapping.row_drop_check == "full" else ""
+    rows = warehouse.query(
+        con, "SELECT delivery_id, rows_received, loaded_at FROM audit.deliveries WHERE partner_id = ? "
+             f"AND dataset = ? AND status = 'loaded' AND delivery_id <> ? {full_only} ORDER BY loaded_at DESC "
+             "LIMIT 1", [d.partner_id, d.dataset, d.delivery_id])
+    if _use_postgres(con):
+        con.rollback()
+    if not rows or not rows[0][1]:
+        return
+    previous_id, previous, loaded_at = rows[0][0], int(rows[0][1]), rows[0][2]
+    if d.rows_received >= previous * (1 - mapping.max_row_drop):
+        return
+    drop = 1 - d.rows_received / previous
+    raise DeliveryError(
+        d.partner_id, d.dataset, d.source,
+        f"row count dropped from {previous} (previous loaded delivery {previous_id}, {loaded_at:%Y-%m-%d %H:%M}) "
+        f"to {d.rows_received} ({drop:.0%} fewer), more than max_row_drop {mapping.max_row_drop:g} allows; "
+        f"nothing was loaded and the previous data stays. If the partner really delivers this few rows now, "
+        f"raise datasets.{d.dataset}.max_row_drop (or set it to null) in partners/{d.partner_id}.yml and run "
+        f"again")
+
+
+def _load_transaction(con, d: Delivery, frame: pd.DataFrame) -> str:
+    """One delivery in one transaction; 'loaded' (or 'already_loaded' when PostgreSQL finds it under its lock).
+    A psycopg2 connection goes through :func:`regiowerk.pg.load_delivery` (COPY)."""
     from regiowerk import keys, pg
 
     if pg.is_pg_connection(con):
         return pg.load_delivery(con, d, frame)
     keys.check_delivery_keys(con, d.regio_code, what=pg.delivery_label(d))
-    ds = canonical.dataset(d.dataset)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    bad = frame[REASONS].map(lambda r: isinstance(r, str) and r != "").astype(bool)
-    good = frame.loc[~bad, list(ds.stored_names) + ["bron_rij"]].reset_index(drop=True)
-    quarantined = frame.loc[bad].reset_index(drop=True)
-    waarden = [json.dumps(rec, default=str, ensure_ascii=False) for rec in
-               quarantined[list(ds.stored_names)].astype(object).where(quarantined[list(ds.stored_names)].notna(),
-                                                                         None).to_dict("records")]
-    q = pd.DataFrame({
-        "partner_id": d.partner_id, "dataset": d.dataset, "delivery_id": d.delivery_id,
-        "bron_rij": quarantined["bron_rij"].astype("int64"), "redenen": quarantined[REASONS].astype(object),
-        "waarden": pd.Series(waarden, dtype=object), "quarantined_at": now, "status": "open",
-    })
-    good_arrow = pa.Table.from_pandas(good, preserve_index=False)
-    q_arrow = pa.Table.from_pandas(q, preserve_index=False)
-    cols = [c for c, _ in warehouse.raw_columns(d.dataset)]
-    select = ", ".join(
-        {"partner_id": "? AS partner_id", "regio_code": "? AS regio_code", "delivery_id": "? AS delivery_id",
-         "geladen_op": "? AS geladen_op"}.get(c, c) for c in cols)
+    good, q = pg.split_frame(d, frame, now)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM {warehouse.raw_table(d.dataset)} WHERE delivery_id = ?", [d.delivery_id])
         con.execute("DELETE FROM audit.quarantine WHERE delivery_id = ?", [d.delivery_id])
         con.execute("DELETE FROM audit.deliveries WHERE delivery_id = ?", [d.delivery_id])
-        con.register("_rw_good", good_arrow)
-        con.execute(f"INSERT INTO {warehouse.raw_table(d.dataset)} ({', '.join(cols)}) SELECT {select} FROM _rw_good",
-                    [d.partner_id, d.regio_code, d.delivery_id, now])
-        con.register("_rw_quarantine", q_arrow)
-        con.execute("INSERT INTO audit.quarantine SELECT partner_id, dataset, delivery_id, bron_rij, redenen, "
-                    "waarden, quarantined_at, status FROM _rw_quarantine")
-        con.execute(
-            "INSERT INTO audit.deliveries (partner_id, dataset, delivery_id, regio_code, source, fingerprint, "
-            "received_at, loaded_at, rows_received, rows_loaded, rows_quarantined, status, message) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', NULL)",
-            [d.partner_id, d.dataset, d.delivery_id, d.regio_code, d.source, d.fingerprint,
-             datetime.fromisoformat(d.received_at), now, d.rows_received, len(good), len(q)])
+        insert_frame(con, warehouse.raw_table(d.dataset), [c for c, _ in warehouse.raw_columns(d.dataset)], good)
+        insert_frame(con, "audit.quarantine", [c for c, _ in pg.QUARANTINE_COLUMNS], q)
+        warehouse.insert_delivery(
+            con, partner_id=d.partner_id, dataset=d.dataset, delivery_id=d.delivery_id, regio_code=d.regio_code,
+            source=d.source, fingerprint=d.fingerprint, received_at=datetime.fromisoformat(d.received_at),
+            loaded_at=now, rows_received=d.rows_received, rows_loaded=len(good), rows_quarantined=len(q),
+            status="loaded", volledig=d.full, report_path=d.report_path)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
-        for name in ("_rw_good", "_rw_quarantine"):
-            try:
-                con.unregister(name)
-            except Exception:  # noqa: BLE001 - a view that was never registered
-                pass
     d.rows_loaded, d.rows_quarantined = len(good), len(q)
+    return "loaded"
+
+
+def insert_frame(con, table: str, columns: list[str], frame: pd.DataFrame) -> None:
+    """INSERT the frame's ``columns`` into ``table`` of a DuckDB warehouse (inside the caller's transaction)."""
+    if frame.empty:
+        return
+    con.register("_rw_frame", pa.Table.from_pandas(frame[columns], preserve_index=False))
+    try:
+        con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _rw_frame")
+    finally:
+        con.unregister("_rw_frame")
 
 
 def record_rejection(partner_id: str, dataset: str, error: Exception, *, con=None) -> None:
-    """Write a rejected delivery to audit.deliveries so the failure is visible next to the good ones."""
-    own = con is None
-    con = con or warehouse.connect()
-    try:
-        warehouse.ensure_schema(con)
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        source = getattr(error, "source", "")
-        regio = _partner(partner_id).regio_code
-        delivery_id = f"{partner_id}.{dataset}.rejected.{now:%Y%m%dT%H%M%S%f}"
-        con.execute(
-            "INSERT INTO audit.deliveries VALUES (?, ?, ?, ?, ?, '', ?, NULL, 0, 0, 0, 'rejected', ?)",
-            [partner_id, dataset, delivery_id, regio, source, now, str(error)[:2000]])
-    finally:
-        if own:
-            con.close()
+    """Write a rejected delivery to audit.deliveries (DuckDB or PostgreSQL warehouse) so the failure is visible
+    next to the good ones. Counts are 0: nothing of a rejected delivery is loaded."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    with warehouse_connection(con) as wh:
+        prepare_warehouse(wh)
+        warehouse.insert_delivery(
+            wh, partner_id=partner_id, dataset=dataset,
+            delivery_id=f"{partner_id}.{dataset}.rejected.{now:%Y%m%dT%H%M%S%f}",
+            regio_code=_partner(partner_id).regio_code, source=getattr(error, "source", ""), fingerprint="",
+            received_at=now, rows_received=0, rows_loaded=0, rows_quarantined=0, status="rejected",
+            message=str(error)[:2000])
+        if _use_postgres(wh):
+            wh.commit()
 
 
 def run_delivery(partner_id: str, dataset: str) -> dict:

@@ -124,11 +124,20 @@ class DatasetMapping(_Strict):
         None, description="Incremental extraction: the partner column (sql) holding the last change time.")
     incremental: bool = Field(False, description="rest: ask only for rows changed since the last watermark.")
     strict_columns: bool = Field(
-        False, description="Reject a delivery with a column that is neither mapped (columns), the "
-                           "watermark_column nor listed in ignore_columns. Off by default: partner exports often "
-                           "carry name/address columns that are deliberately left unmapped (and dropped).")
+        True, description="Reject a delivery with a column that is neither mapped (columns), the "
+                          "watermark_column nor listed in ignore_columns (default). false: unknown columns are "
+                          "dropped silently (not recommended: a renamed or new column goes unnoticed).")
     ignore_columns: tuple[str, ...] = Field(
-        (), description="Partner columns known to be unmapped (names, addresses); allowed under strict_columns.")
+        (), description="Partner columns delivered knowingly that regiowerk does not take (names, addresses, "
+                        "internal numbers). They are dropped right after extract and never stored.")
+    max_row_drop: float | None = Field(
+        0.5, ge=0, le=1,
+        description="Reject a full delivery whose row count is lower than the previous loaded full delivery of "
+                    "this dataset by more than this share (0.5: fewer than half the rows). null switches the "
+                    "check off.")
+    row_drop_check: Literal["full", "all"] = Field(
+        "full", description="Which deliveries max_row_drop applies to: 'full' (default: not the delta of an "
+                            "incremental dataset, whose size varies by nature) or 'all'.")
     freshness: Freshness | None = Field(
         None, description="Freshness expectation of this dataset; default: the partner's, else from the schedule.")
 
@@ -222,6 +231,8 @@ def _check_mapping(partner: Partner, name: str, m: DatasetMapping) -> None:
             if col not in input_names:
                 hint = " (it is derived from bsn/postcode/geboortedatum at the door)" if col in derived else ""
                 raise ValueError(f"{where}.{section}.{col}: not an input column of canonical dataset {name}{hint}")
+    for col in sorted(set(m.columns.values()) & set(m.ignore_columns)):
+        raise ValueError(f"{where}.ignore_columns.{col}: also mapped in columns; choose one")
     for col in set(m.columns) & set(m.constants):
         raise ValueError(f"{where}.constants.{col}: also mapped in columns; choose one")
     for col in ds.columns:

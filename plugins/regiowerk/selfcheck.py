@@ -180,10 +180,14 @@ def hint_for_rejection(message: str, partner: Partner) -> str:
         return f"Export the file as UTF-8, or let regiowerk-data set connector.encoding in {pfile}."
     if "delimited by" in message or "malformed CSV" in message:
         return "Export with the agreed delimiter and quoting (see connector.delimiter/quotechar)."
+    if "looks like a rename" in message:
+        return ("A column was renamed: give it back its agreed name in the header (see the message), or ask "
+                f"regiowerk-data to change {pfile} if the new name is permanent.")
     if "mapped column(s) missing" in message:
         return "Use the agreed column names in the header (a renamed column cannot be matched)."
     if "unexpected column" in message:
-        return f"Remove the column from the export, or ask regiowerk-data to map or ignore it in {pfile}."
+        return ("Every column must be agreed, so that no personal data arrives unannounced: remove the column "
+                f"from the export, or ask regiowerk-data to map it or list it in ignore_columns in {pfile}.")
     if "empty" in message or "only a header" in message:
         return "The export holds no data rows: export again."
     if "truncated" in message:

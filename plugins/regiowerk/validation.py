@@ -496,10 +496,15 @@ def build_data_docs(
     results: ValidationResult | Iterable[ValidationResult] | Mapping[str, ValidationResult],
     *,
     top_reasons: int = 20,
+    title: str = "Validation report",
+    facts: Mapping[str, object] | None = None,
+    max_rows: int = 500,
 ) -> Path:
-    """Write ``run_dir/validation.html``: a small self-made HTML summary (not GX Data Docs, which need a file
-    context). Contains counts per rule and the most frequent reason texts (already masked); no row data.
-    ``run_dir`` must be under data/runs (outside git)."""
+    """Write ``run_dir/validation.html``: a compact self-made HTML report (not GX Data Docs: those need a file
+    context and cost seconds per delivery; this costs milliseconds). Contains ``facts`` (e.g. partner, source,
+    counts), counts per rule, the most frequent reasons and, per failing row, its source row number and reasons
+    (at most ``max_rows`` rows). Reasons are already masked (personal values never appear) and made inert
+    (a leading ``= + - @`` is quoted); everything is HTML-escaped. ``run_dir`` must be outside git (data/runs)."""
     if isinstance(results, ValidationResult):
         items = [(results.dataset, results)]
     elif isinstance(results, Mapping):
@@ -508,11 +513,14 @@ def build_data_docs(
         items = [(r.dataset, r) for r in results]
     e = html.escape
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>regiowerk validation</title>",
+        f"<!doctype html><html><head><meta charset='utf-8'><title>regiowerk: {e(title)}</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1.5em}"
         "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}.fail{color:#b00}.ok{color:#070}</style>",
-        "</head><body><h1>Validation report</h1>",
+        f"</head><body><h1>{e(title)}</h1>",
     ]
+    if facts:
+        parts.append("<table>" + "".join(f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>"
+                                         for k, v in facts.items()) + "</table>")
     for label, res in items:
         parts.append(f"<h2>{e(str(label))}</h2><p>{res.n_rows} rows, "
                      f"<span class='{'fail' if res.n_failed_rows else 'ok'}'>{res.n_failed_rows} failing</span>, "
@@ -531,6 +539,13 @@ def build_data_docs(
             parts.append("<table><tr><th>reason</th><th>rows</th></tr>")
             for text, count in counts.most_common(top_reasons):
                 parts.append(f"<tr><td>{e(text)}</td><td>{count}</td></tr>")
+            parts.append("</table>")
+        by_row = res.reasons_by_bron_rij or res.reasons
+        if by_row:
+            parts.append(f"<h3>Failing rows{f' (first {max_rows})' if len(by_row) > max_rows else ''}</h3>"
+                         "<table><tr><th>row</th><th>reasons</th></tr>")
+            for bron_rij in sorted(by_row)[:max_rows]:
+                parts.append(f"<tr><td>{bron_rij}</td><td>{e('; '.join(by_row[bron_rij]))}</td></tr>")
             parts.append("</table>")
     parts.append("</body></html>")
     run_dir = Path(run_dir)

@@ -35,6 +35,9 @@ CREATE TABLE IF NOT EXISTS audit.deliveries (
     rows_quarantined BIGINT NOT NULL,
     status VARCHAR NOT NULL,
     message VARCHAR,
+    volledig BOOLEAN,
+    replay_of VARCHAR,
+    report_path VARCHAR,
     PRIMARY KEY (delivery_id)
 )"""
 
@@ -47,8 +50,21 @@ CREATE TABLE IF NOT EXISTS audit.quarantine (
     redenen VARCHAR NOT NULL,
     waarden VARCHAR NOT NULL,
     quarantined_at TIMESTAMP NOT NULL,
-    status VARCHAR NOT NULL
+    status VARCHAR NOT NULL,
+    bronwaarden VARCHAR
 )"""
+
+# Columns added after the first release: (table, column, SQL type). CREATE TABLE above has them; an older
+# warehouse gets them through ensure_schema (DuckDB) / pg.ensure_schema (PostgreSQL).
+#   audit.deliveries.volledig     the delivery holds the partner's full dataset (not an incremental delta)
+#   audit.deliveries.replay_of    for status 'replayed': the delivery whose quarantined rows were re-processed
+#   audit.deliveries.report_path  the validation report of the delivery (under data/runs/)
+#   audit.quarantine.bronwaarden  JSON: the partner's own values of the non-personal mapped columns (for replay)
+ADDED_COLUMNS = [("audit.deliveries", "volledig", "BOOLEAN"), ("audit.deliveries", "replay_of", "VARCHAR"),
+                 ("audit.deliveries", "report_path", "VARCHAR"), ("audit.quarantine", "bronwaarden", "VARCHAR")]
+DELIVERY_COLUMNS = ("partner_id", "dataset", "delivery_id", "regio_code", "source", "fingerprint", "received_at",
+                    "loaded_at", "rows_received", "rows_loaded", "rows_quarantined", "status", "message",
+                    "volledig", "replay_of", "report_path")
 
 
 # One row per partner dataset per `dbt source freshness` run (appended by regiowerk.freshness.store).
@@ -103,6 +119,31 @@ def ensure_schema(con) -> None:
     """Create the raw and audit schemas and tables if missing (idempotent). ``con`` is a DuckDB connection."""
     for stmt in ddl_statements():
         con.execute(stmt)
+    for table, column, sql_type in ADDED_COLUMNS:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
+
+
+def insert_delivery(con, **values) -> None:
+    """One row into audit.deliveries by column name (DuckDB or psycopg2 connection); missing columns are NULL."""
+    unknown = set(values) - set(DELIVERY_COLUMNS)
+    if unknown:
+        raise ValueError(f"not a column of audit.deliveries: {', '.join(sorted(unknown))}")
+    cols = [c for c in DELIVERY_COLUMNS if c in values]
+    query(con, f"INSERT INTO audit.deliveries ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+          [values[c] for c in cols])
+
+
+def query(con, sql: str, params: list | tuple = ()) -> list[tuple]:
+    """Run ``sql`` with ``?`` placeholders on a DuckDB or a psycopg2 connection; the rows (empty when none).
+    On psycopg2 the caller commits."""
+    from regiowerk import pg
+
+    if pg.is_pg_connection(con):
+        with con.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), tuple(params))
+            return cur.fetchall() if cur.description else []
+    result = con.execute(sql, list(params))
+    return result.fetchall() if result.description else []
 
 
 def refresh_partners(con, partners) -> None:

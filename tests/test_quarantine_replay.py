@@ -1,0 +1,84 @@
+"""regiowerk quarantine replay: a row quarantined for an unknown local code loads after the partner file maps the
+code, exactly once, and the counts of the original delivery keep reconciling. On DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pg_server import fresh_database
+from small_partner import PARTNER, PARTNER_ID, SmallPartner, bsns, row
+
+from regiowerk import cli, pipeline, warehouse
+from regiowerk.quarantine import replay
+
+FIXED_CODES = {**PARTNER["datasets"]["werkzoekenden"]["values"]["regeling"], "ARB-3": "participatiewet"}
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def small(request, tmp_path, monkeypatch):
+    if request.param == "postgres":
+        monkeypatch.setenv("REGIOWERK_WAREHOUSE_URL", fresh_database("rw_replay"))
+    else:
+        monkeypatch.delenv("REGIOWERK_WAREHOUSE_URL", raising=False)
+    return SmallPartner(tmp_path, monkeypatch)
+
+
+def q(sql: str, params=()):
+    with pipeline.warehouse_connection() as con:
+        rows = warehouse.query(con, sql, params)
+        if pipeline._use_postgres(con):
+            con.rollback()
+    return rows
+
+
+def test_replay_after_a_mapping_fix_loads_the_row_once(small, capsys):
+    good = bsns(2)
+    fixable = bsns(1, 300_000_000)[0]
+    hopeless = "123456780"  # fails the elfproef: no mapping fix repairs a BSN
+    small.deliver([row(good[0]), row(good[1]), row(fixable, regeling="ARB-3", naam="Zwaantje Zonderland"),
+                   row(hopeless, regeling="ARB-3")])
+    first = small.run()
+    original = first["delivery_id"]
+    assert (first["rows_received"], first["rows_loaded"], first["rows_quarantined"]) == (4, 2, 2)
+
+    kept = dict(q("SELECT bron_rij, bronwaarden FROM audit.quarantine WHERE delivery_id = ?", [original]))
+    source = json.loads(kept[4])
+    assert source["regeling"] == "ARB-3" and source["gemeente_code"] == "GM0503"
+    assert not {"bsn", "postcode", "geboortedatum", "naam"} & set(source)  # never a BSN, name or address
+    assert fixable not in kept[4] and "Zonderland" not in kept[4]
+
+    # the mapping is not fixed yet: a replay loads nothing and changes nothing
+    assert [s.passed for s in replay()] == [0]
+    assert q("SELECT count(*) FROM audit.deliveries") == [(1,)]
+
+    small.write_partner(values={"regeling": FIXED_CODES})
+    dry = replay(dry_run=True)
+    assert [(s.rows, s.passed) for s in dry] == [(2, 1)]
+    assert q("SELECT count(*) FROM raw.werkzoekenden") == [(2,)]  # dry run: nothing changed
+
+    assert cli.main(["quarantine", "replay", "--partner", PARTNER_ID]) == 0
+    out = capsys.readouterr().out
+    assert f"{original}: 2 open row(s) re-processed, 1 now pass (loaded as {original}.replay1)" in out
+    assert "bsn: fails the elfproef" in out
+
+    raw = q("SELECT delivery_id, bron_rij, regeling FROM raw.werkzoekenden ORDER BY bron_rij")
+    assert [(r[1], r[2]) for r in raw] == [(2, "participatiewet"), (3, "participatiewet"), (4, "participatiewet")]
+    assert raw[2][0] == f"{original}.replay1"
+    deliveries = {r[0]: r[1:] for r in q(
+        "SELECT delivery_id, status, rows_received, rows_loaded, rows_quarantined, replay_of FROM audit.deliveries")}
+    assert deliveries[original] == ("loaded", 4, 3, 1, None)  # still reconciles: 4 = 3 + 1
+    assert deliveries[f"{original}.replay1"] == ("replayed", 2, 1, 1, original)
+    quarantine = {r[0]: r[1:] for r in q("SELECT bron_rij, status, redenen FROM audit.quarantine")}
+    assert quarantine[4][0] == "replayed"
+    assert quarantine[5][0] == "open" and "bsn: fails the elfproef" in quarantine[5][1]
+    assert "ARB-3" not in quarantine[5][1]  # the reason the mapping fixed is gone
+
+    # counted once: a second replay does nothing
+    again = replay()
+    assert [(s.rows, s.passed, s.replay_id) for s in again] == [(1, 0, None)]
+    assert q("SELECT count(*) FROM raw.werkzoekenden") == [(3,)]
+    assert q("SELECT count(*) FROM audit.deliveries") == [(2,)]
+    loaded = q("SELECT sum(rows_loaded), sum(rows_quarantined) FROM audit.deliveries WHERE status = 'loaded'")
+    assert [tuple(int(x) for x in loaded[0])] == [(3, 1)]
+    assert q("SELECT count(*) FROM audit.quarantine WHERE status = 'open'") == [(1,)]
