@@ -9,7 +9,7 @@ import pytest
 from pg_server import fresh_database
 from small_partner import PARTNER, PARTNER_ID, SmallPartner, bsns, row
 
-from regiowerk import cli, pipeline, warehouse
+from regiowerk import cli, pipeline, warehouse_conn
 from regiowerk.quarantine import replay
 
 FIXED_CODES = {**PARTNER["datasets"]["werkzoekenden"]["values"]["regeling"], "ARB-3": "participatiewet"}
@@ -25,8 +25,8 @@ def small(request, tmp_path, monkeypatch):
 
 
 def q(sql: str, params=()):
-    with pipeline.warehouse_connection() as con:
-        rows = warehouse.query(con, sql, params)
+    with warehouse_conn.borrowed() as con:
+        rows = warehouse_conn.execute(con, sql, params)
         if pipeline._use_postgres(con):
             con.rollback()
     return rows

@@ -81,10 +81,10 @@ def _cmd_deliveries(args: argparse.Namespace) -> int:
 
 
 def _cmd_quarantine_list(args: argparse.Namespace) -> int:
-    from regiowerk import pipeline, warehouse
+    from regiowerk import warehouse_conn
 
-    with pipeline.warehouse_connection() as con:
-        rows = warehouse.query(
+    with warehouse_conn.borrowed() as con:
+        rows = warehouse_conn.execute(
             con, "SELECT partner_id, dataset, bron_rij, redenen FROM audit.quarantine WHERE (? IS NULL OR "
                  "partner_id = ?) AND status = 'open' ORDER BY partner_id, dataset, bron_rij",
             [args.partner, args.partner])

@@ -326,11 +326,11 @@ def pending_landing(con) -> list[str]:
 
 
 def _cmd_status(args) -> int:
-    from regiowerk import pg
+    from regiowerk import warehouse_conn
     from regiowerk.pseudonymise import VERSION_NAME, configured_fingerprints, region_key, version_value
 
     regio = _regio(args)
-    con = pg.connect_configured()
+    con = warehouse_conn.connect()
     try:
         chain = current_chain(con)
     finally:
@@ -348,12 +348,12 @@ def _cmd_status(args) -> int:
 
 
 def _cmd_rotate(args) -> int:
-    from regiowerk import pg
+    from regiowerk import warehouse_conn
     from regiowerk.pseudonymise import (VERSION_NAME, chain_keys_from_store, region_key, secret,
                                         version_value)
 
     regio = _regio(args)
-    con = pg.connect_configured()
+    con = warehouse_conn.connect()
     try:
         recorded = [v.vingerafdruk for v in current_chain(con)]
         base = region_key(regio)

@@ -24,7 +24,6 @@ import pandas as pd
 
 from regiowerk import canonical
 from regiowerk.drift import check_columns
-from regiowerk.errors import DeliveryError
 from regiowerk.pseudonymise import elfproef, persoon_ids
 from regiowerk.registry import DatasetMapping, FileConnector, Partner
 

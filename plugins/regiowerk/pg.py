@@ -66,14 +66,6 @@ def connect(url: str | None = None):
     return psycopg2.connect(url, application_name="regiowerk")
 
 
-def connect_configured():
-    """The configured warehouse: PostgreSQL when ``REGIOWERK_WAREHOUSE_URL`` is a postgresql:// URL, else the
-    DuckDB file (``REGIOWERK_WAREHOUSE``). For commands that work on either (keys, retention)."""
-    from regiowerk import warehouse as duckdb_warehouse
-
-    return connect() if is_postgres_url(warehouse_url()) else duckdb_warehouse.connect()
-
-
 def ensure_schema(conn) -> None:
     """Create the raw and audit schemas and tables if missing (idempotent), committed."""
     from regiowerk import keys, retention

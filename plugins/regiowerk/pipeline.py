@@ -18,7 +18,6 @@ import hmac
 import io
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from cryptography.fernet import Fernet
 
-from regiowerk import canonical, drift, quarantine, reference, warehouse
+from regiowerk import canonical, drift, quarantine, reference, warehouse, warehouse_conn
 from regiowerk.errors import DeliveryError
 from regiowerk.mapping import map_to_canonical
 from regiowerk.pseudonymise import region_key
@@ -147,7 +146,7 @@ def _known_loaded(d: Delivery, con=None) -> bool:
     load stage, because opening the DuckDB file here, outside the warehouse pool, could make a concurrent
     writer (a load, dbt) fail on the file lock; the load stage confirms it in the warehouse."""
     if _use_postgres(con):
-        with warehouse_connection(con) as wh:
+        with warehouse_conn.borrowed(con) as wh:
             counts = loaded_counts(d.delivery_id, con=wh)
         if counts is not None:
             d.rows_loaded, d.rows_quarantined = counts
@@ -159,7 +158,7 @@ def loaded_counts(delivery_id: str, *, con) -> tuple[int, int] | None:
     """(rows_loaded, rows_quarantined) when ``delivery_id`` is loaded in the warehouse ``con``, else None."""
     sql = "SELECT rows_loaded, rows_quarantined FROM audit.deliveries WHERE delivery_id = ? AND status = 'loaded'"
     try:
-        rows = warehouse.query(con, sql, [delivery_id])
+        rows = warehouse_conn.execute(con, sql, [delivery_id])
     except Exception as e:  # noqa: BLE001 - no audit schema yet
         if not _is_missing_table(e):
             raise
@@ -288,7 +287,7 @@ def load(delivery: dict, *, partner: Partner | None = None, con=None) -> dict:
     partner = partner or _partner(d.partner_id)
     started = time.perf_counter()
     if d.status == ALREADY_LOADED and d.rows_loaded is None:
-        with warehouse_connection(con) as wh:
+        with warehouse_conn.borrowed(con) as wh:
             counts = loaded_counts(d.delivery_id, con=wh)
         if counts is None:
             _loaded_marker(d.delivery_id).unlink(missing_ok=True)
@@ -302,7 +301,7 @@ def load(delivery: dict, *, partner: Partner | None = None, con=None) -> dict:
         if len(frame) != d.rows_received:
             raise DeliveryError(d.partner_id, d.dataset, d.source,
                                 f"landing file has {len(frame)} rows, {d.rows_received} were received")
-        with warehouse_connection(con) as wh:
+        with warehouse_conn.borrowed(con) as wh:
             prepare_warehouse(wh)
             counts = loaded_counts(d.delivery_id, con=wh)
             if counts is not None:
@@ -327,21 +326,6 @@ def _use_postgres(con) -> bool:
     return pg.is_pg_connection(con) or (con is None and pg.is_postgres_url(pg.warehouse_url()))
 
 
-@contextmanager
-def warehouse_connection(con=None):
-    """``con`` itself, or a new connection to the configured warehouse (PostgreSQL or DuckDB), closed after."""
-    if con is not None:
-        yield con
-        return
-    from regiowerk import pg
-
-    own = pg.connect() if _use_postgres(None) else warehouse.connect()
-    try:
-        yield own
-    finally:
-        own.close()
-
-
 def prepare_warehouse(con) -> None:
     """Schemas and tables exist, raw.partners mirrors the registry (DuckDB or PostgreSQL)."""
     from regiowerk import pg
@@ -361,7 +345,7 @@ def check_row_drop(con, d: Delivery, partner: Partner) -> None:
     if mapping.max_row_drop is None or (mapping.row_drop_check == "full" and not d.full):
         return
     full_only = "AND volledig" if mapping.row_drop_check == "full" else ""
-    rows = warehouse.query(
+    rows = warehouse_conn.execute(
         con, "SELECT delivery_id, rows_received, loaded_at FROM audit.deliveries WHERE partner_id = ? "
              f"AND dataset = ? AND status = 'loaded' AND delivery_id <> ? {full_only} ORDER BY loaded_at DESC "
              "LIMIT 1", [d.partner_id, d.dataset, d.delivery_id])
@@ -427,7 +411,7 @@ def record_rejection(partner_id: str, dataset: str, error: Exception, *, con=Non
     """Write a rejected delivery to audit.deliveries (DuckDB or PostgreSQL warehouse) so the failure is visible
     next to the good ones. Counts are 0: nothing of a rejected delivery is loaded."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    with warehouse_connection(con) as wh:
+    with warehouse_conn.borrowed(con) as wh:
         prepare_warehouse(wh)
         warehouse.insert_delivery(
             wh, partner_id=partner_id, dataset=dataset,

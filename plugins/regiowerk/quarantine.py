@@ -150,15 +150,15 @@ def replay(*, partner_id: str | None = None, dataset: str | None = None, deliver
     """Re-process the open quarantined rows (optionally of one partner, dataset or delivery) with the current
     partner files; load the rows that now pass as a ``replayed`` delivery per original delivery (one
     transaction each). See the module doc and README "What happens to bad data"."""
-    from regiowerk import pipeline, warehouse
+    from regiowerk import pipeline, warehouse_conn
     from regiowerk.registry import load_registry
 
     partners = load_registry()
     summaries = []
-    with pipeline.warehouse_connection(con) as wh:
+    with warehouse_conn.borrowed(con) as wh:
         if not dry_run:
             pipeline.prepare_warehouse(wh)
-        rows = warehouse.query(
+        rows = warehouse_conn.execute(
             wh, "SELECT q.partner_id, q.dataset, q.delivery_id, q.bron_rij, q.redenen, q.waarden, q.bronwaarden, "
                 "d.regio_code, d.source FROM audit.quarantine q JOIN audit.deliveries d USING (delivery_id) "
                 "WHERE q.status = 'open' AND (? IS NULL OR q.partner_id = ?) AND (? IS NULL OR q.dataset = ?) "
@@ -182,7 +182,7 @@ def replay(*, partner_id: str | None = None, dataset: str | None = None, deliver
 
 
 def _replay_delivery(con, partner, group: pd.DataFrame, summary: ReplaySummary, dry_run: bool) -> None:
-    from regiowerk import pg, pipeline, warehouse
+    from regiowerk import pg, pipeline, warehouse, warehouse_conn
 
     dataset, original = summary.dataset, summary.delivery_id
     landing = remap(group, partner, dataset)
@@ -197,7 +197,7 @@ def _replay_delivery(con, partner, group: pd.DataFrame, summary: ReplaySummary, 
     if dry_run or (summary.passed == 0 and not changed):
         return  # a second replay of the same rows changes nothing
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    previous = warehouse.query(con, "SELECT count(*) FROM audit.deliveries WHERE replay_of = ?", [original])
+    previous = warehouse_conn.execute(con, "SELECT count(*) FROM audit.deliveries WHERE replay_of = ?", [original])
     replay_id = f"{original}.replay{int(previous[0][0]) + 1}"
     d = pipeline.Delivery(partner_id=partner.partner_id, dataset=dataset, delivery_id=replay_id,
                           regio_code=group["regio_code"].iloc[0], source=group["source"].iloc[0], fingerprint="",
@@ -216,9 +216,9 @@ def _replay_delivery(con, partner, group: pd.DataFrame, summary: ReplaySummary, 
                 pipeline.insert_frame(con, warehouse.raw_table(dataset),
                                       [c for c, _ in warehouse.raw_columns(dataset)], good)
             for bron_rij in done:
-                warehouse.query(con, "UPDATE audit.quarantine SET status = ? WHERE delivery_id = ? AND bron_rij = ? "
+                warehouse_conn.execute(con, "UPDATE audit.quarantine SET status = ? WHERE delivery_id = ? AND bron_rij = ? "
                                      "AND status = 'open'", [REPLAYED, original, bron_rij])
-            warehouse.query(con, "UPDATE audit.deliveries SET rows_loaded = rows_loaded + ?, rows_quarantined = "
+            warehouse_conn.execute(con, "UPDATE audit.deliveries SET rows_loaded = rows_loaded + ?, rows_quarantined = "
                                  "rows_quarantined - ? WHERE delivery_id = ?", [summary.passed, summary.passed, original])
             warehouse.insert_delivery(
                 con, partner_id=d.partner_id, dataset=dataset, delivery_id=replay_id, regio_code=d.regio_code,
@@ -228,7 +228,7 @@ def _replay_delivery(con, partner, group: pd.DataFrame, summary: ReplaySummary, 
                 replay_of=original)
             summary.replay_id = replay_id
         for redenen, bron_rij in changed:
-            warehouse.query(con, "UPDATE audit.quarantine SET redenen = ? WHERE delivery_id = ? AND bron_rij = ? "
+            warehouse_conn.execute(con, "UPDATE audit.quarantine SET redenen = ? WHERE delivery_id = ? AND bron_rij = ? "
                                  "AND status = 'open'", [redenen, original, bron_rij])
         if is_pg:
             con.commit()

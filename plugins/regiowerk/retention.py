@@ -24,7 +24,7 @@ the warehouse (landing), or was judged and closed (quarantine), or is a temporar
 
 ``audit.purges`` gets one row per purge and partner/dataset/kind with counts only (items, rows, bytes), never
 values or file names. Works on DuckDB and PostgreSQL (the configured warehouse,
-:func:`regiowerk.pg.connect_configured`).
+:func:`regiowerk.warehouse_conn.connect`).
 """
 
 from __future__ import annotations
@@ -219,10 +219,10 @@ def purge(days: int | None = None, apply: bool = True, *, con=None) -> dict:
     """Plan (and with ``apply``, carry out) the purge on the configured warehouse; a JSON-able summary with
     counts only (for an Airflow task's XCom): ``{"days", "applied", "purged": [{kind, partner_id, dataset,
     items, rows, bytes}, ...]}``."""
-    from regiowerk import pg
+    from regiowerk import warehouse_conn
 
     own = con is None
-    con = con or pg.connect_configured()
+    con = con or warehouse_conn.connect()
     try:
         now = _now()
         days, findings = plan(con, days, now=now)

@@ -128,22 +128,12 @@ def insert_delivery(con, **values) -> None:
     unknown = set(values) - set(DELIVERY_COLUMNS)
     if unknown:
         raise ValueError(f"not a column of audit.deliveries: {', '.join(sorted(unknown))}")
+    from regiowerk import warehouse_conn
+
     cols = [c for c in DELIVERY_COLUMNS if c in values]
-    query(con, f"INSERT INTO audit.deliveries ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-          [values[c] for c in cols])
-
-
-def query(con, sql: str, params: list | tuple = ()) -> list[tuple]:
-    """Run ``sql`` with ``?`` placeholders on a DuckDB or a psycopg2 connection; the rows (empty when none).
-    On psycopg2 the caller commits."""
-    from regiowerk import pg
-
-    if pg.is_pg_connection(con):
-        with con.cursor() as cur:
-            cur.execute(sql.replace("?", "%s"), tuple(params))
-            return cur.fetchall() if cur.description else []
-    result = con.execute(sql, list(params))
-    return result.fetchall() if result.description else []
+    warehouse_conn.execute(
+        con, f"INSERT INTO audit.deliveries ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        [values[c] for c in cols])
 
 
 def refresh_partners(con, partners) -> None:

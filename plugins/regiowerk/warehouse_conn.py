@@ -1,4 +1,4 @@
-"""One connection helper for the operations code that reads or writes the warehouse on either engine.
+"""The one place that opens "the configured warehouse" and runs SQL on either engine.
 
 PostgreSQL when ``REGIOWERK_WAREHOUSE_URL`` is a ``postgresql://`` URL (the same rule as the loader,
 :func:`regiowerk.pipeline._use_postgres`), the DuckDB file otherwise. SQL is written with ``?`` placeholders
@@ -15,6 +15,30 @@ def uses_postgres() -> bool:
     from regiowerk import pg
 
     return pg.is_postgres_url(pg.warehouse_url())
+
+
+def connect():
+    """A new connection to the configured warehouse (psycopg2 or DuckDB); the caller commits and closes."""
+    if uses_postgres():
+        from regiowerk import pg
+
+        return pg.connect()
+    from regiowerk import warehouse
+
+    return warehouse.connect()
+
+
+@contextmanager
+def borrowed(con=None) -> Iterator[object]:
+    """``con`` itself when given (left open, not committed), else a new connection closed afterwards."""
+    if con is not None:
+        yield con
+        return
+    own = connect()
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 @contextmanager
@@ -49,7 +73,8 @@ def is_postgres(con) -> bool:
 
 
 def execute(con, sql: str, params: Sequence = ()) -> list[tuple]:
-    """Run one statement; returns its rows (empty for statements without a result)."""
+    """Run one statement with ``?`` placeholders; returns its rows (empty for statements without a result).
+    On psycopg2 the caller commits."""
     if is_postgres(con):
         with con.cursor() as cur:
             cur.execute(sql.replace("?", "%s"), tuple(params))
