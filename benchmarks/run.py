@@ -196,6 +196,8 @@ def change_feeds(src, seed: int) -> list[str]:
     import io
     import math
 
+    from datetime import datetime, timezone
+
     import numpy as np
 
     partners = _partners(src)
@@ -212,6 +214,7 @@ def change_feeds(src, seed: int) -> list[str]:
             put(rows[i], v)
         if len(picks) == 1 or len(set(values)) == 1:  # nothing would change: mark the value instead
             put(rows[picks[0]], str(values[0]).strip() + " ")
+        return picks
 
     for pid, ds in chosen:
         mapping = partners[pid].datasets[ds]
@@ -220,7 +223,11 @@ def change_feeds(src, seed: int) -> list[str]:
             path = Path(src.uwv_files[pid])
             doc = json.loads(path.read_text(encoding="utf-8"))
             records = doc[mapping.source]
-            rotate(records, lambda r: r.get(column), lambda r, v: r.__setitem__(column, v), len(records))
+            picks = rotate(records, lambda r: r.get(column), lambda r, v: r.__setitem__(column, v), len(records))
+            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for i in picks:  # the API serves changes by updated_since: a changed record is updated now
+                if "updated_at" in records[i]:
+                    records[i]["updated_at"] = now
             path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         else:
             c = partners[pid].connector
