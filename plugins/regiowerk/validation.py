@@ -20,7 +20,10 @@ the text stays inert when a quarantine export is opened in a spreadsheet.
 
 Great Expectations runs in an *ephemeral* context created once per process (no files, no analytics, no
 progress bars); the suites are built once per process and reused. GX is imported lazily so importing this
-module (e.g. while Airflow parses DAGs) stays cheap.
+module (e.g. while Airflow parses DAGs) stays cheap. GX's cost is mostly per delivery (it builds a metric graph
+for every expectation on every run, ~0.5 s of CPU), not per row: nullable number columns are handed to it as
+float64 (:func:`_gx_frame`) so its checks stay vectorised, and failing rows' reasons are built only for the
+failing positions, once per distinct value.
 """
 
 from __future__ import annotations
