@@ -683,9 +683,8 @@ def _analysis(results: list[dict]) -> list[str]:
             "per-row part. With ~530 deliveries nationally that overhead alone is several minutes.")
     if not any(r["scale"] == "national" for r in results):
         out.append("* **national** scale (~2.07M rows, ~530 deliveries) was **not run** for these numbers: on 2 "
-                   "shared cores it does not fit the time box. Extrapolating the region run linearly (which ignores "
-                   "the per-delivery overheads, so it is optimistic) gives the order of magnitude only; run "
-                   "`uv run python benchmarks/run.py --scale national` on the target machine to measure it.")
+                   "shared cores it does not fit the time box; run `uv run python benchmarks/run.py --scale national` "
+                   "on the target machine to measure it.")
     if not any(r["scale"] == "national" for r in results):
         out += _national_estimate(results)
     out.append("* The floor reads XLSX through pandas/openpyxl (DuckDB has no built-in XLSX reader without an "
@@ -693,7 +692,7 @@ def _analysis(results: list[dict]) -> list[str]:
                "same way (" + ", ".join(f"{r['scale']}: {r['naive']['read_seconds']:.1f}s of reads" for r in results)
                + "), its row-wise checks and `to_sql` make up the rest.")
     out.append("* Absolute times vary run to run by up to ~2x on this machine (2 cores shared with other engineers' "
-               "test runs; load averages of 2 to 8 seen while benchmarking); compare ratios from the same run only.")
+               "test runs; load averages of 2 to 10 seen while benchmarking); compare ratios from the same run only.")
     return out
 
 
