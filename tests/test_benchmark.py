@@ -81,3 +81,44 @@ def test_benchmark_tiny(tmp_path):
         assert received == loaded + quarantined, delivery_id
         assert quarantined > 0, delivery_id  # every delivery carries defects
     assert sum(r[2] for r in rows) == src.total_rows
+
+
+def _bench_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_typical_day_changes_one_percent_of_rows_in_ten_percent_of_feeds(tmp_path):
+    import json
+    import math
+
+    from regiowerk.connectors.file import read_delivery_file
+
+    bench = _bench_module()
+    src = generate("tiny", tmp_path / "src")
+    partners = load_registry(Path(src.partners_dir))
+    files = {pid: Path(p) for pid, p in {**src.gemeente_files, **src.uwv_files, **src.sis_dbs}.items()}
+    before = {pid: p.read_bytes() for pid, p in files.items()}
+    frames = {pid: read_delivery_file(partners[pid], "werkzoekenden", p).frame
+              for pid, p in src.gemeente_files.items() if partners[pid].connector.format == "csv"}
+
+    changed = bench.change_feeds(src, seed=1)
+    assert len(changed) == math.ceil(len(src.deliveries()) * bench.DAY_FEED_SHARE) == 2
+    touched = {c.split(".")[0] for c in changed}
+    for pid, path in files.items():  # every other feed is delivered again byte for byte
+        assert (path.read_bytes() == before[pid]) == (pid not in touched), pid
+    for feed in changed:
+        pid, dataset = feed.split(".")
+        if pid in frames:  # a changed CSV still reads the same way, with a few rows different
+            new = read_delivery_file(partners[pid], dataset, files[pid]).frame
+            assert new.shape == frames[pid].shape
+            diff = (new.fillna("") != frames[pid].fillna("")).any(axis=1).sum()
+            assert 1 <= diff <= math.ceil(len(new) * bench.DAY_ROW_SHARE) + 1
+        else:
+            old = json.loads(before[pid])[partners[pid].datasets[dataset].source]
+            new = json.loads(files[pid].read_text(encoding="utf-8"))[partners[pid].datasets[dataset].source]
+            assert len(old) == len(new) and 1 <= sum(a != b for a, b in zip(old, new)) <= math.ceil(len(new) / 100) + 1

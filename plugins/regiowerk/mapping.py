@@ -6,6 +6,8 @@ becomes ``postcode4`` and the birth date ``geboortejaar``. Only canonical stored
 names, street addresses and any other partner column are dropped here.
 
 Problems with single values never raise: they become reasons on that row (the row is quarantined later).
+Every conversion works on the *distinct* values of a column (``pd.factorize``) and is then spread back over the
+rows, so a code table, date format or yes/no list is applied once per distinct value, not once per row.
 A mapped column that is missing from the delivery rejects the whole delivery, and so does a column the partner
 file does not know (see :mod:`regiowerk.drift`). Besides the per-column checks, this step
 quarantines: a data row that repeats the header (reason ``row repeats the header row``), a value longer than
@@ -62,21 +64,38 @@ class _Collector:
             self.reasons.setdefault(int(pos), []).append(message_for(int(pos)))
 
 
+def _per_distinct(values, convert, missing=None) -> np.ndarray:
+    """``convert`` applied once per distinct non-missing value and spread back over the rows (object array);
+    a missing value (None/NaN) becomes ``missing`` without calling ``convert``."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    table = np.empty(len(uniques) + 1, dtype=object)
+    for i, value in enumerate(uniques):
+        table[i] = convert(value)
+    table[-1] = missing  # code -1 = missing
+    return table[codes]
+
+
+def _text(value) -> str | None:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return None
+    return str(value).strip() or None
+
+
 def _texts(values) -> pd.Series:
     """Strings stripped of surrounding white space, None for anything missing (object dtype, never NaN)."""
-    out = []
-    for v in values:
-        if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
-            out.append(None)
-        else:
-            t = str(v).strip()
-            out.append(t or None)
-    return pd.Series(out, dtype=object)
+    if isinstance(values, pd.Series):
+        arr = values.to_numpy(dtype=object, na_value=None)
+    else:
+        arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=object)
+    if pd.api.types.infer_dtype(arr, skipna=True) in ("string", "empty"):
+        return pd.Series(_per_distinct(arr, lambda v: v.strip() or None), dtype=object)
+    # Anything but str/None (a test frame with numbers, say): value by value, so 1 and 1.0 stay apart.
+    return pd.Series([_text(v) for v in arr], dtype=object)
 
 
-def _source_series(frame: pd.DataFrame, mapping: DatasetMapping, column: str, n: int) -> pd.Series | None:
+def _source_series(texts, mapping: DatasetMapping, column: str, n: int) -> pd.Series | None:
     if column in mapping.columns:
-        return _texts(frame[mapping.columns[column]])
+        return texts(mapping.columns[column])
     if column in mapping.constants:
         return pd.Series([mapping.constants[column]] * n, dtype=object)
     return None
@@ -85,21 +104,24 @@ def _source_series(frame: pd.DataFrame, mapping: DatasetMapping, column: str, n:
 def _apply_values(s: pd.Series, col: canonical.Column, table: dict[str, str | None], where: str,
                   out: _Collector) -> pd.Series:
     lookup = {str(k).strip(): v for k, v in table.items()}
-    mapped: list[str | None] = []
-    for pos, text in enumerate(s):
-        if text is None:
-            mapped.append(None)
-            continue
+
+    def convert(text: str) -> tuple[str | None, list[str]]:
         parts = text.split(",") if col.type == "list" else [text]
-        codes = []
+        codes, problems = [], []
         for part in parts:
             if part in lookup:
                 if lookup[part] is not None:
                     codes.append(lookup[part])
             else:
-                out.reasons.setdefault(pos, []).append(
-                    f"{col.name}: local code {inert(part)} has no mapping ({where}.values.{col.name})")
-        mapped.append(",".join(codes) or None)
+                problems.append(f"{col.name}: local code {inert(part)} has no mapping ({where}.values.{col.name})")
+        return ",".join(codes) or None, problems
+
+    converted = _per_distinct(s, convert, missing=(None, []))
+    mapped = np.empty(len(converted), dtype=object)
+    for pos, (value, problems) in enumerate(converted):
+        mapped[pos] = value
+        if problems:
+            out.reasons.setdefault(pos, []).extend(problems)
     return pd.Series(mapped, dtype=object)
 
 
@@ -113,13 +135,12 @@ def _parse(s: pd.Series, col: canonical.Column, mapping: DatasetMapping, decimal
         return s
     if col.type == "list":
         sep = mapping.list_separator
-        return pd.Series([",".join(p.strip() for p in t.split(sep) if p.strip()) or None if t is not None else None
-                          for t in s], dtype=object)
+        return pd.Series(_per_distinct(s, lambda t: ",".join(p.strip() for p in t.split(sep) if p.strip()) or None),
+                         dtype=object)
     if col.type in ("integer", "number"):
         text = s
         if decimal == ",":
-            text = pd.Series([t.replace(".", "").replace(",", ".") if t is not None else None for t in s],
-                             dtype=object)
+            text = pd.Series(_per_distinct(s, lambda t: t.replace(".", "").replace(",", ".")), dtype=object)
         num = pd.to_numeric(text, errors="coerce")
         bad = present & num.isna().to_numpy()
         if col.type == "integer":
@@ -130,18 +151,22 @@ def _parse(s: pd.Series, col: canonical.Column, mapping: DatasetMapping, decimal
         out.add(bad, lambda p: f"{col.name}: {_shown(col, s.iloc[p])} is not {kind}")
         return num.astype("Int64" if col.type == "integer" else "Float64")
     if col.type == "date":
-        parsed = pd.to_datetime(s, format=mapping.date_format, errors="coerce")
-        ok = parsed.notna().to_numpy()
+        # Parse the distinct texts only (in order of first appearance, so a format pandas infers is the same).
+        codes, uniques = pd.factorize(s.to_numpy(dtype=object))
+        parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format=mapping.date_format, errors="coerce")
+        table = np.empty(len(uniques) + 1, dtype=object)
+        table[:-1] = [d.date() if d is not pd.NaT else None for d in parsed]
+        table[-1] = None
+        dates = table[codes]
+        ok = pd.notna(dates)
         out.add(present & ~ok, lambda p: f"{col.name}: {_shown(col, s.iloc[p])} is not a date in format "
                                          f"{mapping.date_format}{_serial_hint(s.iloc[p])}")
-        dates = parsed.dt.date
-        return pd.Series([d if good else None for d, good in zip(dates, ok, strict=True)], dtype=object)
+        return pd.Series(dates, dtype=object)
     if col.type == "boolean":
         trues = {v.lower() for v in mapping.true_values}
         falses = {v.lower() for v in mapping.false_values}
-        values = [None if t is None else (True if t.lower() in trues else (False if t.lower() in falses else None))
-                  for t in s]
-        bad = present & np.array([v is None for v in values], dtype=bool)
+        values = _per_distinct(s, lambda t: True if t.lower() in trues else (False if t.lower() in falses else None))
+        bad = present & pd.isna(values)
         out.add(bad, lambda p: f"{col.name}: {inert(s.iloc[p])} is not one of the configured yes/no values")
         return pd.Series(values, dtype="boolean")
     raise AssertionError(f"unhandled column type {col.type}")
@@ -153,21 +178,22 @@ def _serial_hint(text: str) -> str:
     return ""
 
 
-def _header_rows(frame: pd.DataFrame, mapping: DatasetMapping) -> np.ndarray:
+def _header_rows(texts, n: int, mapping: DatasetMapping) -> np.ndarray:
     """Rows whose every mapped column holds its own column name: a header repeated inside the data."""
-    n = len(frame)
     names = list(dict.fromkeys(mapping.columns.values()))
     if not names or not n:
         return np.zeros(n, dtype=bool)
     hit = np.ones(n, dtype=bool)
     for name in names:
         want = name.strip().casefold()
-        hit &= np.array([v is not None and v.casefold() == want for v in _texts(frame[name])], dtype=bool)
+        hit &= _per_distinct(texts(name), lambda v, want=want: v.casefold() == want, missing=False).astype(bool)
+        if not hit.any():
+            break
     return hit
 
 
 def _too_long(s: pd.Series, col: canonical.Column, out: _Collector) -> pd.Series:
-    lengths = np.array([len(t) if t is not None else 0 for t in s])
+    lengths = _per_distinct(s, len, missing=0).astype(np.int64)
     long_ = lengths > MAX_VALUE_CHARS
     if not long_.any():
         return s
@@ -196,17 +222,24 @@ def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key
     frame = frame.reset_index(drop=True)
     n = len(frame)
     out = _Collector(n)
-    header_rows = _header_rows(frame, mapping)
+    cache: dict[str, pd.Series] = {}
+
+    def texts(name: str) -> pd.Series:
+        """A partner column as stripped text (computed once per column, and never changed in place)."""
+        if name not in cache:
+            cache[name] = _texts(frame[name])
+        return cache[name]
+
+    header_rows = _header_rows(texts, n, mapping)
     if header_rows.any():
-        frame = frame.copy()
         for name in set(mapping.columns.values()):
-            frame.loc[header_rows, name] = None
+            cache[name] = texts(name).where(~header_rows, None)
     decimal = partner.connector.decimal if isinstance(partner.connector, FileConnector) else "."
     result: dict[str, pd.Series] = {}
     for col in ds.columns:
         if col.name == "persoon_id":
             continue
-        s = _source_series(frame, mapping, col.name, n)
+        s = _source_series(texts, mapping, col.name, n)
         if s is None:
             continue
         s = _too_long(s, col, out)
@@ -222,16 +255,17 @@ def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key
             continue
         if col.name == "postcode":
             present = s.notna().to_numpy()
-            m = pd.Series(["" if t is None else t for t in s], dtype=object).str.extract(_POSTCODE)[0]
-            out.add(present & m.isna().to_numpy(), lambda p: "postcode: not a Dutch postcode (value masked)")
-            result["postcode4"] = pd.Series([v if isinstance(v, str) else None for v in m], dtype=object)
+            match = re.compile(_POSTCODE).match
+            pc4 = _per_distinct(s, lambda t: m.group(1) if (m := match(t)) else None)
+            out.add(present & pd.isna(pc4), lambda p: "postcode: not a Dutch postcode (value masked)")
+            result["postcode4"] = pd.Series(pc4, dtype=object)
             continue
         parsed = _parse(s, col, mapping, decimal, out)
         if col.name == "geboortedatum":
             today = dt.date.today()
-            out.add(np.array([d is not None and d > today for d in parsed], dtype=bool),
+            out.add(_per_distinct(parsed, lambda d: d > today, missing=False).astype(bool),
                     lambda p: "geboortedatum: (value masked) is in the future")
-            result["geboortejaar"] = pd.Series([d.year if d is not None else None for d in parsed], dtype="Int64")
+            result["geboortejaar"] = pd.Series(_per_distinct(parsed, lambda d: d.year), dtype="Int64")
             continue
         result[col.name] = parsed
 

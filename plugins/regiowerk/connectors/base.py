@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from regiowerk.errors import DeliveryError
@@ -112,7 +113,31 @@ def make_frame(ctx: DeliveryContext, columns: Sequence[str], rows: Iterable[Sequ
             raise ctx.error("the column name appears twice in the header; rename one of them", column=name)
         seen.add(name)
     width = len(columns)
-    data = [[to_text(v) for v in row[:width]] + [None] * (width - len(row)) for row in rows]
-    frame = pd.DataFrame(data, columns=columns, dtype=object)
+    data = [row if len(row) == width else list(row[:width]) + [None] * (width - len(row)) for row in rows]
+    raw = pd.DataFrame(data, columns=columns, dtype=object) if data else pd.DataFrame(columns=columns, dtype=object)
+    frame = pd.DataFrame({name: pd.Series(texts_of(raw[name].to_numpy(dtype=object)), dtype=object, index=raw.index)
+                          for name in columns}, index=raw.index, columns=columns)
     frame[ROW_NUMBER_COLUMN] = pd.Series(list(row_numbers), dtype="int64", index=frame.index)
     return frame
+
+
+def texts_of(values: np.ndarray) -> np.ndarray:
+    """:func:`to_text` over a column (object array). A column of plain strings is converted once per distinct
+    value (the usual case: CSV fields, most API and database text); anything else value by value."""
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":
+        codes, uniques = pd.factorize(values)
+        table = np.empty(len(uniques) + 1, dtype=object)
+        table[:-1] = [u if u.strip() else None for u in uniques]
+        table[-1] = None  # missing (None/NaN)
+        return table[codes]
+    out = np.empty(len(values), dtype=object)
+    out[:] = [to_text(v) for v in values]
+    return out
+
+
+def blank_row(row: Sequence[Any]) -> bool:
+    """True when every value of the row is empty text or missing (what :func:`to_text` turns into None)."""
+    try:
+        return not "".join(row).strip()  # all str: whitespace only (str.strip's definition, as to_text)
+    except TypeError:
+        return all(to_text(v) is None for v in row)

@@ -8,6 +8,7 @@ number (header = row 1) travels along as ``_bron_rij`` so a rejected row can be 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -15,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from regiowerk.connectors.base import DeliveryContext, Extraction, make_frame, sha256_bytes, to_text
+from regiowerk.connectors.base import DeliveryContext, Extraction, blank_row, make_frame, sha256_bytes, to_text
 from regiowerk.registry import DatasetMapping, FileConnector, Partner
 
 log = logging.getLogger(__name__)
@@ -99,14 +100,13 @@ def _frame(ctx: DeliveryContext, header: list[Any], rows: list[tuple[int, list[A
                             column=left or _column_letter(position))
     width = len(names)
     kept: list[tuple[int, list[Any]]] = []
-    for number, row in rows:
-        values = [to_text(v) for v in row]
-        if all(v is None for v in values):
+    for number, row in rows:  # values are converted to text column by column in make_frame
+        if blank_row(row):
             continue
-        if any(v is not None for v in values[width:]):
-            raise ctx.error(f"row {number} has {len(values)} values but the header only {width} columns; "
+        if len(row) > width and not blank_row(row[width:]):
+            raise ctx.error(f"row {number} has {len(row)} values but the header only {width} columns; "
                             f"check the delimiter and quoting of that row")
-        kept.append((number, values))
+        kept.append((number, row))
     if kept and truncated and len(kept[-1][1]) < width and kept[-1][0] == rows[-1][0]:
         number, values = kept[-1]
         raise ctx.error(f"the last row (row {number}) has {len(values)} of {width} values and the file does not "
@@ -168,7 +168,8 @@ def _read_xlsx(ctx: DeliveryContext, data: bytes, sheet: str | None):
     import openpyxl
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        with _no_dimension_scan():
+            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
         raise ctx.error(f"not a readable XLSX workbook ({e}); is the file really .xlsx (not .xls or CSV)?") \
             from None
@@ -187,6 +188,24 @@ def _read_xlsx(ctx: DeliveryContext, data: bytes, sheet: str | None):
     if all(v is None for _, row in rows for v in row):
         raise ctx.error(f"the sheet {worksheet.title!r} is empty")
     return rows[0][1], rows[1:]
+
+
+@contextlib.contextmanager
+def _no_dimension_scan():
+    """Open a workbook without openpyxl's up-front size scan of every sheet.
+
+    In read-only mode openpyxl looks for each sheet's ``<dimension>`` when the workbook is opened; a sheet
+    written without one (many exporters) is then parsed completely just to learn that it has no dimension, and
+    again when we read it. We ignore the stated size anyway (``reset_dimensions``), so skipping the scan
+    changes nothing but the time (about a quarter of reading such a workbook)."""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    original = ReadOnlyWorksheet._get_size
+    ReadOnlyWorksheet._get_size = lambda self: None
+    try:
+        yield
+    finally:
+        ReadOnlyWorksheet._get_size = original
 
 
 def _xlsx_value(value: Any) -> Any:
