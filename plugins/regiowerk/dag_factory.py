@@ -260,14 +260,10 @@ and rejected, rows loaded and quarantined, late partners); the same as `regiower
             return {"partner_datasets": len(rows), "late": [f"{r.partner_id}/{r.dataset}" for r in rows if r.te_laat]}
 
         @task(task_id="retention_purge", pool=WAREHOUSE_POOL)
-        def retention_purge() -> None:
-            try:
-                from regiowerk import retention
-            except ImportError:
-                from airflow.sdk.exceptions import AirflowSkipException
+        def retention_purge() -> dict:
+            from regiowerk import retention
 
-                raise AirflowSkipException("regiowerk.retention is not installed in this version") from None
-            retention.purge(days=None, apply=True)
+            return retention.purge(days=None, apply=True)
 
         daily_summary() >> retention_purge()
     return dag
