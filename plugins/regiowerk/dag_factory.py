@@ -115,15 +115,10 @@ def manifest_path() -> Path:
 
 def prepare_warehouse() -> None:
     """Landing schemas (raw, audit) and raw.partners from the registry, on the warehouse's engine."""
-    from regiowerk import pg, warehouse, warehouse_conn
+    from regiowerk import warehouse_conn
 
     with warehouse_conn.connection() as con:
-        if warehouse_conn.is_postgres(con):
-            pg.ensure_schema(con)
-            pg.refresh_partners(con, load_registry().values())
-        else:
-            warehouse.ensure_schema(con)
-            warehouse.refresh_partners(con, load_registry().values())
+        pipeline.prepare_warehouse(con)
 
 
 def dbt_target() -> str:
