@@ -107,11 +107,12 @@ def test_wrong_or_reused_key_changes_nothing(conn):
     assert len(keys.current_chain(conn)) == 2
 
 
-def redeliver(tmp_path, monkeypatch, con, lines: int = 6) -> dict:
-    """A NEW Den Haag delivery (the first ``lines`` clients of the demo export again, in a new file) through
-    extract -> pseudonymise -> validate -> load into ``con``; the load's xcom."""
+def redeliver(tmp_path, monkeypatch, con) -> dict:
+    """A NEW Den Haag delivery (the demo export again without its last client, in a new file: a different
+    delivery, within the row-count drop guard) through extract -> pseudonymise -> validate -> load into ``con``;
+    the load's xcom."""
     src = demo_deliveries().sources.den_haag_csv
-    head = src.read_bytes().splitlines(keepends=True)[: lines + 1]
+    head = src.read_bytes().splitlines(keepends=True)[:-1]
     drop = tmp_path / "drop"
     (drop / "gemeente_den_haag").mkdir(parents=True)
     (drop / "gemeente_den_haag" / "clienten_2099-01-01.csv").write_bytes(b"".join(head))
