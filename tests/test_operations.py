@@ -111,9 +111,10 @@ def _seed(con) -> None:
         ("uwv_haaglanden", "vacatures", "d3", NOW - timedelta(hours=60), "loaded", 5, 5, 0),
     ]
     for pid, ds, did, at, status, received, loaded, quarantined in rows:
-        warehouse_conn.execute(
-            con, "INSERT INTO audit.deliveries VALUES (?, ?, ?, 'AM21', 'x.csv', '', ?, ?, ?, ?, ?, ?, NULL)",
-            [pid, ds, did, at, at if status == "loaded" else None, received, loaded, quarantined, status])
+        warehouse.insert_delivery(
+            con, partner_id=pid, dataset=ds, delivery_id=did, regio_code="AM21", source="x.csv", fingerprint="",
+            received_at=at, loaded_at=at if status == "loaded" else None, rows_received=received,
+            rows_loaded=loaded, rows_quarantined=quarantined, status=status)
         if status == "loaded":
             warehouse_conn.execute(
                 con, f"INSERT INTO {warehouse.raw_table(ds)} (partner_id, regio_code, delivery_id, bron_rij, "
