@@ -9,6 +9,7 @@ import pytest
 
 from regiowerk.airflow_env import WAREHOUSE_POOL
 from regiowerk.dag_factory import OPERATIONS_DAG_ID, WAREHOUSE_DAG_ID, dataset_asset
+from regiowerk.dbt_runner import PRODUCTION_DBT_FLAGS
 from regiowerk.registry import load_registry
 from regiowerk.settings import paths
 
@@ -76,6 +77,8 @@ def test_warehouse_dag_is_scheduled_on_every_partner_asset(dagbag):
     assert dag.get_task("prepare_warehouse").downstream_task_ids == {"source_freshness"}
     assert "source_freshness" in build.upstream_task_ids
     assert build.pool == WAREHOUSE_POOL
+    # production: no dbt unit tests (CI runs them, tests/test_dbt_project.py)
+    assert build.dbt_cmd_flags == ["--exclude-resource-type", "unit_test"] == PRODUCTION_DBT_FLAGS
     assert "apply_roles" not in dag.task_ids  # PostgreSQL only
 
 
@@ -112,7 +115,8 @@ _DAGBAG_DUMP = textwrap.dedent("""
     dag = bag.dags.get(%r)
     tasks = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} if dag else {}
     print(json.dumps({"errors": {str(k): str(v) for k, v in bag.import_errors.items()}, "seconds": seconds,
-                      "tasks": tasks}))
+                      "tasks": tasks, "excludes": {t.task_id: str(getattr(t, "exclude", None)) for t in dag.tasks
+                                                   if t.task_id.endswith(".test")} if dag else {}}))
 """)
 
 
@@ -156,6 +160,9 @@ def test_postgres_target_renders_every_model_with_its_tests(postgres_warehouse_d
     # the dbt graph becomes the task graph: a staging model's tests gate the intermediate model that uses it
     assert "dbt.int_kandidaat_bronnen.run" in tasks["dbt.stg_gemeente__werkzoekenden.test"]
     assert "dbt_build" not in tasks
+    # production: every model's test task leaves out the dbt unit tests (CI runs them)
+    excludes = postgres_warehouse_dag["excludes"]
+    assert excludes and all("resource_type:unit_test" in e for e in excludes.values()), excludes
     # apply_roles after the last dbt tasks: new tables get their grants and row-level security
     leaves = {t for t, down in tasks.items() if t.startswith("dbt.") and not any(d.startswith("dbt.") for d in down)}
     assert leaves and {t for t, down in tasks.items() if "apply_roles" in down} == leaves

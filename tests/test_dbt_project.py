@@ -8,6 +8,7 @@ inserts a few crafted persons across a gemeente, UWV and an MBO school plus vaca
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -210,6 +211,8 @@ def built(tmp_path_factory):
     make_warehouse(path)
     result = run_dbt(["build"], tmp, path)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-4000:]
+    # the build's results (with the unit tests), before docs generate overwrites run_results.json
+    _DOCS["build_results"] = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
     # dbt docs generate needs the warehouse (catalog); run it before the read-only connection is opened.
     _DOCS["result"] = run_dbt(["docs", "generate"], tmp, path)
     _DOCS["target"] = tmp / "target"
@@ -384,3 +387,21 @@ def test_docs_generate(built):
     assert node["schema"] == "kwaliteit" and node["config"]["meta"]["bi_leesbaar"] is False
     assert manifest["nodes"]["snapshot.regiowerk.snap_kandidaat_status"]["schema"] == "snapshots"
     assert (_DOCS["target"] / "index.html").exists()
+
+
+def test_unit_tests_run_and_pass_here_but_not_in_production(built, tmp_path):
+    """dbt's unit tests run in this suite (CI); the production flags of the warehouse DAG and the benchmark
+    (regiowerk.dbt_runner.PRODUCTION_DBT_FLAGS) leave them out."""
+    from regiowerk.dbt_runner import PRODUCTION_DBT_FLAGS
+
+    unit = [r for r in _DOCS["build_results"] if r["unique_id"].startswith("unit_test.")]
+    assert len(unit) >= 3 and all(r["status"] == "pass" for r in unit), unit
+    listed = run_dbt(["ls", "--resource-type", "unit_test", "test", "--output", "name"], tmp_path, None)
+    assert listed.returncode == 0, listed.stdout[-4000:]
+    production = run_dbt(["ls", "--resource-type", "unit_test", "test", "--output", "name", *PRODUCTION_DBT_FLAGS],
+                         tmp_path, None)
+    assert production.returncode == 0, production.stdout[-4000:]
+    names = {r["unique_id"].split(".")[-1] for r in unit}
+    assert names <= set(listed.stdout.split())
+    assert not names & set(production.stdout.split())
+    assert len(production.stdout.split()) > 10  # the data tests stay

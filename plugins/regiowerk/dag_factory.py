@@ -18,6 +18,7 @@ from airflow.sdk import DAG, Asset, AssetAny, TaskGroup, task
 from regiowerk import pipeline
 from regiowerk.airflow_env import WAREHOUSE_POOL
 from regiowerk.alerts import notify_failure
+from regiowerk.dbt_runner import PRODUCTION_DBT_EXCLUDE, PRODUCTION_DBT_FLAGS
 from regiowerk.errors import DeliveryError
 from regiowerk.registry import Partner, load_registry
 from regiowerk.settings import paths
@@ -160,6 +161,7 @@ def dbt_tasks(target: str):
             install_deps=False,
             emit_datasets=False,
             pool=WAREHOUSE_POOL,
+            dbt_cmd_flags=list(PRODUCTION_DBT_FLAGS),  # no unit tests in production (CI runs them)
         )
     from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProjectConfig, RenderConfig, TestBehavior
 
@@ -170,8 +172,10 @@ def dbt_tasks(target: str):
         profile_config=_dbt_profile(target),
         execution_config=ExecutionConfig(dbt_executable_path=dbt_executable()),
         # emit_datasets=False: Cosmos's Asset URIs need a TCP host (pgserver in the tests is a unix socket)
+        # exclude: no unit tests in production (CI runs them); Cosmos adds it to every model's test task
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
-                                   emit_datasets=False, enable_owner_inheritance=False),
+                                   emit_datasets=False, enable_owner_inheritance=False,
+                                   exclude=list(PRODUCTION_DBT_EXCLUDE)),
         operator_args={"append_env": True},
     )
 

@@ -70,10 +70,20 @@ def ensure_schema(conn) -> None:
     """Create the raw and audit schemas and tables if missing (idempotent), committed."""
     from regiowerk import keys, retention
 
+    stmts = [*warehouse.ddl_statements(), keys.SLEUTELVERSIES, retention.PURGES]
     with conn.cursor() as cur:
+        # every table and column already there (the usual case: once per delivery): one SELECT, no DDL.
+        # pg_catalog, not information_schema: that one hides the columns the role has no privilege on
+        cur.execute("SELECT n.nspname, c.relname, a.attname FROM pg_attribute a "
+                    "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname IN ('raw', 'audit') AND c.relkind IN ('r', 'p') AND a.attnum > 0 "
+                    "AND NOT a.attisdropped")
+        if warehouse.expected_columns(stmts) <= set(cur.fetchall()):
+            conn.commit()
+            return
         cur.execute("SELECT nspname FROM pg_namespace")
         schemas = {r[0] for r in cur.fetchall()}
-        for stmt in [*warehouse.ddl_statements(), keys.SLEUTELVERSIES, retention.PURGES]:
+        for stmt in stmts:
             # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists; the
             # loader role does not have that (regiowerk.access), so existing schemas are skipped
             if stmt.startswith("CREATE SCHEMA IF NOT EXISTS ") and stmt.split()[-1] in schemas:
@@ -89,9 +99,14 @@ def ensure_schema(conn) -> None:
 
 
 def refresh_partners(conn, partners) -> None:
-    """Mirror the registry into raw.partners in one transaction."""
-    rows = [(p.partner_id, p.naam, p.kind, p.regio_code, p.gemeente_code) for p in partners]
+    """Mirror the registry into raw.partners in one transaction; a no-op (one SELECT) when raw.partners
+    already equals the registry."""
+    rows = warehouse.partner_rows(partners)
     with conn.cursor() as cur:
+        cur.execute(warehouse.PARTNER_SELECT)
+        if warehouse.same_rows(cur.fetchall(), rows):
+            conn.commit()
+            return
         cur.execute("DELETE FROM raw.partners")
         if rows:
             cur.executemany("INSERT INTO raw.partners VALUES (%s, %s, %s, %s, %s)", rows)

@@ -7,6 +7,8 @@ The DDL is plain ANSI SQL that DuckDB and PostgreSQL both accept.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 from regiowerk import canonical
@@ -115,8 +117,32 @@ def ddl_statements() -> list[str]:
     return stmts
 
 
+def expected_columns(stmts: list[str]) -> set[tuple[str, str, str]]:
+    """(schema, table, column) of every ``CREATE TABLE`` in ``stmts`` plus :data:`ADDED_COLUMNS`."""
+    out = {tuple(table.split(".")) + (column,) for table, column, _ in ADDED_COLUMNS}
+    for stmt in stmts:
+        m = re.match(r"\s*CREATE TABLE IF NOT EXISTS (\w+)\.(\w+) \((.*)\)\s*$", stmt, re.S)
+        if m:
+            for line in m.group(3).split(","):
+                name = line.split()[0] if line.split() else ""
+                if name and name.upper() not in ("PRIMARY", "KEY") and not name.startswith("("):
+                    out.add((m.group(1), m.group(2), name))
+    return out
+
+
+def schema_complete(con) -> bool:
+    """Every landing table and column already exists (one query on information_schema; DuckDB)."""
+    rows = con.execute("SELECT table_schema, table_name, column_name FROM information_schema.columns "
+                       "WHERE table_catalog = current_database() AND table_schema IN ('raw', 'audit')").fetchall()
+    return expected_columns(ddl_statements()) <= {tuple(r) for r in rows}
+
+
 def ensure_schema(con) -> None:
-    """Create the raw and audit schemas and tables if missing (idempotent). ``con`` is a DuckDB connection."""
+    """Create the raw and audit schemas and tables if missing (idempotent). ``con`` is a DuckDB connection.
+
+    When every table and column already exists (the usual case: once per delivery), one SELECT and no DDL."""
+    if schema_complete(con):
+        return
     for stmt in ddl_statements():
         con.execute(stmt)
     for table, column, sql_type in ADDED_COLUMNS:
@@ -136,10 +162,26 @@ def insert_delivery(con, **values) -> None:
         [values[c] for c in cols])
 
 
+def partner_rows(partners) -> list[tuple]:
+    """The rows of raw.partners for the registry's partners."""
+    return [(p.partner_id, p.naam, p.kind, p.regio_code, p.gemeente_code) for p in partners]
+
+
+def same_rows(current, rows) -> bool:
+    """``current`` (rows of raw.partners) holds exactly ``rows``, in any order."""
+    return Counter(tuple(r) for r in current) == Counter(tuple(r) for r in rows)
+
+
+PARTNER_SELECT = "SELECT partner_id, naam, kind, regio_code, gemeente_code FROM raw.partners"
+
+
 def refresh_partners(con, partners) -> None:
-    """Mirror the registry into raw.partners (dbt uses it for the partner kind and gemeente)."""
+    """Mirror the registry into raw.partners (dbt uses it for the partner kind and gemeente); a no-op (one
+    SELECT) when raw.partners already equals the registry."""
+    rows = partner_rows(partners)
+    if same_rows(con.execute(PARTNER_SELECT).fetchall(), rows):
+        return
     con.execute("DELETE FROM raw.partners")
-    rows = [(p.partner_id, p.naam, p.kind, p.regio_code, p.gemeente_code) for p in partners]
     if rows:
         con.executemany("INSERT INTO raw.partners VALUES (?, ?, ?, ?, ?)", rows)
 
