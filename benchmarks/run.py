@@ -467,9 +467,17 @@ def run_scale(scale: str, workdir: Path, single: bool, sample: float, skip_dbt: 
         r = result[approach]
         print(f"[{scale}] {approach}: {r['seconds']:.2f}s, peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
     if postgres:
+        # its own state folder (watermarks, loaded-delivery markers): for PostgreSQL too every feed is a first,
+        # full delivery, and the DuckDB typical day below does not see markers of the PostgreSQL loads
+        pg_data = scale_dir / "data_pg"
+        if pg_data.exists():
+            import shutil
+
+            shutil.rmtree(pg_data)
+        pg_env = {**env, "REGIOWERK_DATA_DIR": str(pg_data)}
         for approach in ("pg_floor", "pg_pipeline"):
             print(f"[{scale}] running {approach} ...", flush=True)
-            result[approach] = _run_child(approach, out, scale_dir, env, [])
+            result[approach] = _run_child(approach, out, scale_dir, pg_env, [])
         result["ratio_pg_pipeline_to_copy"] = round(
             result["pg_pipeline"]["seconds"] / max(result["pg_floor"]["seconds"], 1e-3), 2)
     if typical_day:  # last: it changes the source files
