@@ -143,12 +143,17 @@ class Db:
             self.con.unregister("_rw_sleutelmap_df")
 
 
-def _ensure(db: Db) -> None:
+def ensure_audit_table(db: Db, ddl: str) -> None:
+    """Run one ``CREATE TABLE IF NOT EXISTS audit....`` statement, creating the audit schema first if needed."""
     # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists: ask first, so
     # the loader role (no CREATE on the database) can run this.
     if not db.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'audit'")[0][0]:
         db.execute("CREATE SCHEMA audit")
-    db.execute(SLEUTELVERSIES)
+    db.execute(ddl)
+
+
+def _ensure(db: Db) -> None:
+    ensure_audit_table(db, SLEUTELVERSIES)
 
 
 def current_chain(con) -> list[KeyVersion]:

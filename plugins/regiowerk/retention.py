@@ -183,9 +183,9 @@ def plan(con, days: int | None = None, *, now: datetime | None = None) -> tuple[
 
 
 def _ensure(db) -> None:
-    if not db.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'audit'")[0][0]:
-        db.execute("CREATE SCHEMA audit")
-    db.execute(PURGES)
+    from regiowerk.keys import ensure_audit_table
+
+    ensure_audit_table(db, PURGES)
 
 
 def apply(con, days: int, findings: list[Finding], *, now: datetime | None = None) -> None:
