@@ -57,7 +57,7 @@ def test_benchmark_tiny(tmp_path):
     })
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--scale", "tiny", "--skip-dbt",
-         "--workdir", str(tmp_path / "work")],
+         "--workers", "2", "--workdir", str(tmp_path / "work")],
         env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]

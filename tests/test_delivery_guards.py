@@ -128,12 +128,15 @@ def test_unchanged_delivery_is_recognised_after_extract_and_not_reprocessed(smal
     def must_not_run(*args, **kwargs):
         raise AssertionError("an already loaded delivery was processed again")
 
+    import regiowerk.connectors.file
     import regiowerk.validation
 
     monkeypatch.setattr(pipeline, "map_to_canonical", must_not_run)
     monkeypatch.setattr(regiowerk.validation, "validate", must_not_run)
+    monkeypatch.setattr(regiowerk.connectors.file, "read_delivery_file", must_not_run)  # not even parsed
     d = pipeline.extract(PARTNER_ID, "werkzoekenden")
     assert d["status"] == "already_loaded" and d["delivery_id"] == first["delivery_id"]
+    assert d["rows_received"] == 6
     assert not list((small.root / "data").rglob("*.arrow.enc"))  # nothing staged
     d = pipeline.load(pipeline.validate(pipeline.pseudonymise(d)))
     assert (d["status"], d["rows_loaded"], d["rows_quarantined"]) == ("already_loaded", 5, 1)

@@ -154,5 +154,10 @@ def test_dbt_build_on_postgres_fills_the_marts(demo):
             cur.execute("SELECT count(*) FROM marts.dim_kandidaat WHERE bronnen LIKE '%gemeente_%' "
                         "AND bronnen LIKE '%uwv_haaglanden%'")
             assert cur.fetchone()[0] > 0
+            # the primary key of the candidate profile (a post-hook on PostgreSQL only, see _marts.yml)
+            cur.execute("SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_index i "
+                        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+                        "WHERE i.indrelid = 'marts.dim_kandidaat'::regclass AND i.indisprimary")
+            assert cur.fetchone()[0] == ["persoon_id", "regio_code"]
     finally:
         conn.close()

@@ -202,6 +202,32 @@ def test_registry_fails_on_the_first_wrong_file(tmp_path: Path) -> None:
         load_registry(tmp_path)
 
 
+def test_registry_rereads_changed_added_and_removed_files(tmp_path: Path) -> None:
+    """load_registry remembers parsed files (the load stage asks on every delivery) but never serves a stale
+    partner: an edited, added or removed file counts on the next call, and a broken edit still fails."""
+    for f in PARTNER_FILES:
+        (tmp_path / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    first = load_registry(tmp_path)
+    assert load_registry(tmp_path)["gemeente_den_haag"] is first["gemeente_den_haag"]  # parsed once
+
+    edited = _base()
+    edited["naam"] = "Gemeente Den Haag - na de reorganisatie, met een langere naam"
+    (tmp_path / "gemeente_den_haag.yml").write_text(yaml.safe_dump(edited, allow_unicode=True), encoding="utf-8")
+    assert load_registry(tmp_path)["gemeente_den_haag"].naam == edited["naam"]
+
+    added = _base()
+    added["partner_id"] = "gemeente_zz_nieuw"
+    (tmp_path / "gemeente_zz_nieuw.yml").write_text(yaml.safe_dump(added, allow_unicode=True), encoding="utf-8")
+    assert "gemeente_zz_nieuw" in load_registry(tmp_path)
+    (tmp_path / "gemeente_zz_nieuw.yml").unlink()
+    assert set(load_registry(tmp_path)) == set(first)
+
+    edited["schedule"] = "nu meteen"
+    (tmp_path / "gemeente_den_haag.yml").write_text(yaml.safe_dump(edited, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RegistryError, match="schedule"):
+        load_registry(tmp_path)
+
+
 # ---------------------------------------------------------------------------------------------- onboarding
 RIJSWIJK_YAML = """\
 # A sixth gemeente, onboarded with this file only: tab separated, latin-1, two-digit years, its own codes.

@@ -75,3 +75,12 @@
     ) as vastgesteld
     where rij_nr = 1
 {%- endmacro %}
+
+{#- A primary key on PostgreSQL (BI tools and the planner use it); nothing on DuckDB, where building the index
+    of a large table costs more than the table itself. Uniqueness is tested on both (regiowerk_unique_combination).
+    For a table model's post_hook. -#}
+{% macro primary_key_on_postgres(columns) -%}
+    {%- if target.type == 'postgres' -%}
+        alter table {{ this }} add primary key ({{ columns | join(', ') }})
+    {%- endif -%}
+{%- endmacro %}

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import io
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -99,7 +100,8 @@ def extract(partner_id: str, dataset: str, *, partner: Partner | None = None, co
     """Fetch one delivery from the partner; keep it only encrypted until pseudonymisation.
 
     A delivery whose content (fingerprint) is already loaded is recognised here: nothing is staged and the
-    next stages pass it through as ``already_loaded`` (see :func:`_known_loaded`).
+    next stages pass it through as ``already_loaded`` (see :func:`_known_loaded`). A file drop is recognised
+    from its bytes before it is parsed (:func:`_unchanged_file`).
     """
     from regiowerk.connectors import extract as connector_extract
     from regiowerk.watermarks import WatermarkStore
@@ -110,16 +112,15 @@ def extract(partner_id: str, dataset: str, *, partner: Partner | None = None, co
     store = WatermarkStore(paths().state)
     incremental = mapping.incremental or bool(mapping.watermark_column)
     full = not incremental or store.get(partner.partner_id, dataset) is None
+    known = _unchanged_file(partner, dataset, con)
+    if known is not None:
+        known.seconds["extract"] = round(time.perf_counter() - started, 3)
+        log.info("delivery %s from %s is already loaded: not read again", known.delivery_id, known.source)
+        return known.to_xcom()
     ex = connector_extract(partner, dataset, watermarks=store)
     drift.check_columns(list(ex.frame.columns), partner, dataset, ex.source)
     frame = drift.keep_known(ex.frame, mapping)  # names/addresses go no further than here
-    d = Delivery(
-        partner_id=partner.partner_id, dataset=dataset,
-        delivery_id=f"{partner.partner_id}.{dataset}.{ex.fingerprint[:20]}",
-        regio_code=partner.regio_code, source=ex.source, fingerprint=ex.fingerprint,
-        received_at=datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
-        rows_received=len(frame), watermark=ex.watermark, full=full,
-    )
+    d = _delivery(partner, dataset, ex.source, ex.fingerprint, len(frame), full, ex.watermark)
     if _known_loaded(d, con):
         d.status = ALREADY_LOADED
         _staging_file(d).unlink(missing_ok=True)
@@ -136,9 +137,57 @@ def extract(partner_id: str, dataset: str, *, partner: Partner | None = None, co
     return d.to_xcom()
 
 
+def _delivery(partner: Partner, dataset: str, source: str, fingerprint: str, rows: int, full: bool,
+              watermark: str | None = None) -> Delivery:
+    return Delivery(
+        partner_id=partner.partner_id, dataset=dataset,
+        delivery_id=f"{partner.partner_id}.{dataset}.{fingerprint[:20]}",
+        regio_code=partner.regio_code, source=source, fingerprint=fingerprint,
+        received_at=datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
+        rows_received=rows, watermark=watermark, full=full,
+    )
+
+
+def _unchanged_file(partner: Partner, dataset: str, con=None) -> Delivery | None:
+    """A file drop whose newest file is already loaded, as an ``already_loaded`` delivery; None otherwise (not
+    a file partner, a new file, or no counts known: then the file is read). On DuckDB only ``rows_received``
+    comes from the marker: the load stage confirms the delivery in the warehouse and fills in the counts."""
+    from regiowerk.connectors.file import newest_delivery
+
+    if partner.connector.type != "file":
+        return None
+    path, fingerprint = newest_delivery(partner, dataset)
+    d = _delivery(partner, dataset, str(path), fingerprint, 0, True)
+    if _use_postgres(con):
+        if not _known_loaded(d, con):
+            return None
+    else:
+        counts = _marker_counts(d.delivery_id)
+        if counts is None:
+            return None
+        d.rows_received = sum(counts)
+    if d.rows_loaded is not None:
+        d.rows_received = d.rows_loaded + d.rows_quarantined
+    d.status = ALREADY_LOADED
+    return d
+
+
 def _loaded_marker(delivery_id: str) -> Path:
-    """Set by the load stage after commit: lets extract recognise a loaded delivery without opening DuckDB."""
+    """Set by the load stage after commit: lets extract recognise a loaded delivery without opening DuckDB.
+    Holds the loaded counts as JSON (``rows_loaded``, ``rows_quarantined``)."""
     return paths().state / "loaded" / f"{delivery_id}.done"
+
+
+def _marker_counts(delivery_id: str) -> tuple[int, int] | None:
+    """(rows_loaded, rows_quarantined) the load stage wrote into the marker; None without a marker (or with an
+    empty one from before the counts were written)."""
+    try:
+        data = json.loads(_loaded_marker(delivery_id).read_text(encoding="utf-8") or "null")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return int(data["rows_loaded"]), int(data["rows_quarantined"])
 
 
 def _known_loaded(d: Delivery, con=None) -> bool:
@@ -310,7 +359,8 @@ def load(delivery: dict, *, partner: Partner | None = None, con=None) -> dict:
             else:
                 check_row_drop(wh, d, partner)
                 d.status = _load_transaction(wh, d, frame)
-    _write_atomic(_loaded_marker(d.delivery_id), b"")
+    _write_atomic(_loaded_marker(d.delivery_id), json.dumps(
+        {"rows_loaded": d.rows_loaded, "rows_quarantined": d.rows_quarantined}).encode("utf-8"))
     if d.watermark:
         WatermarkStore(paths().state).set(d.partner_id, d.dataset, d.watermark)
     d.seconds["load"] = round(time.perf_counter() - started, 3)

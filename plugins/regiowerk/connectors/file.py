@@ -41,6 +41,20 @@ def extract_file(partner: Partner, dataset: str, drop_dir: Path | None = None) -
     return read_delivery_file(partner, dataset, path)
 
 
+def newest_delivery(partner: Partner, dataset: str, drop_dir: Path | None = None) -> tuple[Path, str]:
+    """The file ``extract_file`` would read now and its fingerprint (SHA-256 of the bytes), without parsing it:
+    lets the pipeline recognise an unchanged, already loaded delivery before reading its rows."""
+    if drop_dir is None:
+        from regiowerk.settings import paths
+
+        drop_dir = paths().drop
+    folder = Path(drop_dir) / partner.delivery_folder()
+    mapping = partner.datasets[dataset]
+    ctx = DeliveryContext(partner.partner_id, dataset, str(folder / mapping.source))
+    path = _newest_file(ctx, folder, mapping)
+    return path, sha256_bytes(DeliveryContext(partner.partner_id, dataset, str(path)).read_bytes(path))
+
+
 def read_delivery_file(partner: Partner, dataset: str, path: Path) -> Extraction:
     """Read one given file exactly as a delivery of ``dataset`` (used by the drop-zone extract and by
     ``regiowerk check``, so a partner's self-check follows the same code path as the pipeline)."""
