@@ -164,9 +164,13 @@ def demo_deliveries() -> DemoDeliveries:
 
     base = tempfile.mkdtemp(prefix="regiowerk-pgdemo-")
     drop = os.path.join(base, "drop")
-    saved = {k: os.environ.get(k) for k in ("REGIOWERK_DROP_DIR", "AIRFLOW_CONN_REGIOWERK_UWV_HAAGLANDEN",
+    saved = {k: os.environ.get(k) for k in ("REGIOWERK_DROP_DIR", "REGIOWERK_DATA_DIR",
+                                            "AIRFLOW_CONN_REGIOWERK_UWV_HAAGLANDEN",
                                             "AIRFLOW_CONN_REGIOWERK_MBO_ROC_MONDRIAAN")}
     os.environ["REGIOWERK_DROP_DIR"] = drop
+    # a private data folder: loaded-delivery markers and watermarks that other tests of the session left in
+    # the shared one must not turn these first, full deliveries into already-loaded ones or deltas
+    os.environ["REGIOWERK_DATA_DIR"] = os.path.join(base, "data")
     try:
         from pathlib import Path
 

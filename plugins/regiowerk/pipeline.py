@@ -173,9 +173,12 @@ def _unchanged_file(partner: Partner, dataset: str, con=None) -> Delivery | None
 
 
 def _loaded_marker(delivery_id: str) -> Path:
-    """Set by the load stage after commit: lets extract recognise a loaded delivery without opening DuckDB.
-    Holds the loaded counts as JSON (``rows_loaded``, ``rows_quarantined``)."""
-    return paths().state / "loaded" / f"{delivery_id}.done"
+    """Set by the load stage after commit into a DuckDB warehouse: lets extract recognise a loaded delivery
+    without opening DuckDB. Holds the loaded counts as JSON (``rows_loaded``, ``rows_quarantined``). Kept per
+    warehouse file (a short hash of its path), so two warehouses sharing a data folder do not see each other's
+    loads. PostgreSQL needs no marker: extract asks the warehouse itself."""
+    key = hashlib.sha256(str(Path(paths().warehouse).resolve()).encode("utf-8")).hexdigest()[:12]
+    return paths().state / "loaded" / key / f"{delivery_id}.done"
 
 
 def _marker_counts(delivery_id: str) -> tuple[int, int] | None:
@@ -359,8 +362,9 @@ def load(delivery: dict, *, partner: Partner | None = None, con=None) -> dict:
             else:
                 check_row_drop(wh, d, partner)
                 d.status = _load_transaction(wh, d, frame)
-    _write_atomic(_loaded_marker(d.delivery_id), json.dumps(
-        {"rows_loaded": d.rows_loaded, "rows_quarantined": d.rows_quarantined}).encode("utf-8"))
+    if not _use_postgres(con):
+        _write_atomic(_loaded_marker(d.delivery_id), json.dumps(
+            {"rows_loaded": d.rows_loaded, "rows_quarantined": d.rows_quarantined}).encode("utf-8"))
     if d.watermark:
         WatermarkStore(paths().state).set(d.partner_id, d.dataset, d.watermark)
     d.seconds["load"] = round(time.perf_counter() - started, 3)
