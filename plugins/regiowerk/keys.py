@@ -45,16 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from regiowerk.errors import ConfigurationError, RegiowerkError
-
-SLEUTELVERSIES = """
-CREATE TABLE IF NOT EXISTS audit.sleutelversies (
-    versie BIGINT NOT NULL,
-    vingerafdruk VARCHAR NOT NULL,
-    methode VARCHAR NOT NULL,
-    aantal_pseudoniemen BIGINT,
-    geroteerd_op TIMESTAMP NOT NULL,
-    PRIMARY KEY (versie)
-)"""
+from regiowerk.warehouse import AUDIT_SLEUTELVERSIES
 KEY_ENV = "REGIOWERK_PSEUDONYM_KEY_V{versie}"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _SKIP_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast", "access")
@@ -153,7 +144,7 @@ def ensure_audit_table(db: Db, ddl: str) -> None:
 
 
 def _ensure(db: Db) -> None:
-    ensure_audit_table(db, SLEUTELVERSIES)
+    ensure_audit_table(db, AUDIT_SLEUTELVERSIES)
 
 
 def current_chain(con) -> list[KeyVersion]:

@@ -68,9 +68,7 @@ def connect(url: str | None = None):
 
 def ensure_schema(conn) -> None:
     """Create the raw and audit schemas and tables if missing (idempotent), committed."""
-    from regiowerk import keys, retention
-
-    stmts = [*warehouse.ddl_statements(), keys.SLEUTELVERSIES, retention.PURGES]
+    stmts = warehouse.ddl_statements()
     with conn.cursor() as cur:
         # every table and column already there (the usual case: once per delivery): one SELECT, no DDL.
         # pg_catalog, not information_schema: that one hides the columns the role has no privilege on

@@ -44,18 +44,6 @@ STAGING_MAX_DAYS = 1
 KINDS = ("landing", "quarantine", "staging", "reports")
 NO_PARTNER = "-"
 
-PURGES = """
-CREATE TABLE IF NOT EXISTS audit.purges (
-    purged_at TIMESTAMP NOT NULL,
-    retention_days BIGINT NOT NULL,
-    kind VARCHAR NOT NULL,
-    partner_id VARCHAR NOT NULL,
-    dataset VARCHAR NOT NULL,
-    items BIGINT NOT NULL,
-    rows_purged BIGINT NOT NULL,
-    bytes_purged BIGINT NOT NULL
-)"""
-
 
 @dataclass
 class Finding:
@@ -184,8 +172,9 @@ def plan(con, days: int | None = None, *, now: datetime | None = None) -> tuple[
 
 def _ensure(db) -> None:
     from regiowerk.keys import ensure_audit_table
+    from regiowerk.warehouse import AUDIT_PURGES
 
-    ensure_audit_table(db, PURGES)
+    ensure_audit_table(db, AUDIT_PURGES)
 
 
 def apply(con, days: int, findings: list[Finding], *, now: datetime | None = None) -> None:

@@ -84,6 +84,30 @@ CREATE TABLE IF NOT EXISTS audit.bronversheid (
 )"""
 
 
+# Key versions of the pseudonym key chain (regiowerk.keys rotate/status; checked on every load).
+AUDIT_SLEUTELVERSIES = """
+CREATE TABLE IF NOT EXISTS audit.sleutelversies (
+    versie BIGINT NOT NULL,
+    vingerafdruk VARCHAR NOT NULL,
+    methode VARCHAR NOT NULL,
+    aantal_pseudoniemen BIGINT,
+    geroteerd_op TIMESTAMP NOT NULL,
+    PRIMARY KEY (versie)
+)"""
+
+# What retention purged: counts per kind/partner/dataset, never values or file names (regiowerk.retention).
+AUDIT_PURGES = """
+CREATE TABLE IF NOT EXISTS audit.purges (
+    purged_at TIMESTAMP NOT NULL,
+    retention_days BIGINT NOT NULL,
+    kind VARCHAR NOT NULL,
+    partner_id VARCHAR NOT NULL,
+    dataset VARCHAR NOT NULL,
+    items BIGINT NOT NULL,
+    rows_purged BIGINT NOT NULL,
+    bytes_purged BIGINT NOT NULL
+)"""
+
 RAW_PARTNERS = """
 CREATE TABLE IF NOT EXISTS raw.partners (
     partner_id VARCHAR NOT NULL,
@@ -109,8 +133,10 @@ def raw_columns(dataset: str) -> list[tuple[str, str]]:
 
 
 def ddl_statements() -> list[str]:
+    """Every landing table of the warehouse, the one list for both engines (DuckDB here, PostgreSQL in
+    regiowerk.pg)."""
     stmts = ["CREATE SCHEMA IF NOT EXISTS raw", "CREATE SCHEMA IF NOT EXISTS audit", AUDIT_DELIVERIES,
-             AUDIT_QUARANTINE, AUDIT_BRONVERSHEID, RAW_PARTNERS]
+             AUDIT_QUARANTINE, AUDIT_BRONVERSHEID, AUDIT_SLEUTELVERSIES, AUDIT_PURGES, RAW_PARTNERS]
     for name in canonical.DATASETS:
         cols = ",\n    ".join(f"{c} {t}" for c, t in raw_columns(name))
         stmts.append(f"CREATE TABLE IF NOT EXISTS {raw_table(name)} (\n    {cols}\n)")
