@@ -24,6 +24,7 @@ peak_rss_mb=<m>`` for the largest scale run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -143,6 +144,29 @@ def _pool(workers: int):
                                initializer=_worker_init, initargs=(dict(os.environ),))
 
 
+@contextlib.contextmanager
+def _floor_sources(src, partners, workers: int):
+    """For both floors: ``(csvs, tables)`` -- the CSV deliveries as (partner_id, dataset), which the floor
+    ingests itself, and an iterator of (partner_id, dataset, Arrow table) for every other delivery. With
+    ``workers`` > 1 those are read by that many processes, started at once, so they read while the floor
+    ingests the CSVs."""
+    csvs = [(pid, ds) for pid, ds in src.deliveries()
+            if pid in src.gemeente_files and partners[pid].connector.format == "csv"]
+    others = [(pid, ds) for pid, ds in src.deliveries() if (pid, ds) not in set(csvs)]
+    pool = _pool(workers) if workers > 1 else None
+    try:
+        futures = [pool.submit(_floor_arrow, src, pid, ds) for pid, ds in others] if pool else []
+
+        def tables():
+            for i, (pid, ds) in enumerate(others):
+                yield pid, ds, (futures[i].result() if pool else _floor_arrow(src, pid, ds))
+
+        yield csvs, tables()
+    finally:
+        if pool:
+            pool.shutdown()
+
+
 def child_floor(src, workdir: Path, workers: int = 1) -> None:
     """Every delivered file into a DuckDB table, no checks. With ``workers`` > 1 the non-CSV sources are read
     into Arrow by that many worker processes while this process bulk-ingests (the same parallelism the
@@ -158,25 +182,16 @@ def child_floor(src, workdir: Path, workers: int = 1) -> None:
     started = time.perf_counter()
     con = duckdb.connect(str(db))
     rows = 0
-    csvs = [(pid, ds) for pid, ds in src.deliveries()
-            if pid in src.gemeente_files and partners[pid].connector.format == "csv"]
-    others = [(pid, ds) for pid, ds in src.deliveries() if (pid, ds) not in set(csvs)]
-    pool = _pool(workers) if workers > 1 else None
-    try:
-        futures = [pool.submit(_floor_arrow, src, pid, ds) for pid, ds in others] if pool else []
+    with _floor_sources(src, partners, workers) as (csvs, tables):
         for pid, dataset in csvs:
             p = partners[pid]
             enc = "latin-1" if p.connector.encoding.lower() == "cp1252" else "utf-8"
             con.execute(f"CREATE TABLE {pid}__{dataset} AS SELECT * FROM read_csv(?, delim=?, header=true, "
                         f"all_varchar=true, encoding='{enc}')", [src.gemeente_files[pid], p.connector.delimiter])
             rows += con.execute(f"SELECT count(*) FROM {pid}__{dataset}").fetchone()[0]
-        for i, (pid, dataset) in enumerate(others):
-            arrow = futures[i].result() if pool else _floor_arrow(src, pid, dataset)  # noqa: F841 (DuckDB scan)
+        for pid, dataset, arrow in tables:  # arrow: read by name in DuckDB's replacement scan
             con.execute(f"CREATE TABLE {pid}__{dataset} AS SELECT * FROM arrow")
             rows += con.execute(f"SELECT count(*) FROM {pid}__{dataset}").fetchone()[0]
-    finally:
-        if pool:
-            pool.shutdown()
     con.close()
     _emit({"approach": "floor", "seconds": round(time.perf_counter() - started, 2), "rows": rows,
            "workers": workers})
@@ -403,14 +418,9 @@ def child_pg_floor(src, workdir: Path, workers: int = 1) -> None:
     partners = _partners(src)
     con = psycopg2.connect(url)
     rows = 0
-    csvs = [(pid, ds) for pid, ds in src.deliveries()
-            if pid in src.gemeente_files and partners[pid].connector.format == "csv"]
-    others = [(pid, ds) for pid, ds in src.deliveries() if (pid, ds) not in set(csvs)]
     started = time.perf_counter()
-    pool = _pool(workers) if workers > 1 else None
     try:
-        futures = [pool.submit(_floor_arrow, src, pid, ds) for pid, ds in others] if pool else []
-        with con.cursor() as cur:
+        with _floor_sources(src, partners, workers) as (csvs, tables), con.cursor() as cur:
             cur.execute("DROP SCHEMA IF EXISTS floor CASCADE; CREATE SCHEMA floor")
             for pid, dataset in csvs:
                 p = partners[pid]
@@ -424,8 +434,7 @@ def child_pg_floor(src, workdir: Path, workers: int = 1) -> None:
                                 f"'{p.connector.delimiter}', ENCODING '{enc}')", io.BytesIO(data))
                 cur.execute(f"SELECT count(*) FROM {table}")
                 rows += cur.fetchone()[0]
-            for i, (pid, dataset) in enumerate(others):
-                arrow = futures[i].result() if pool else _floor_arrow(src, pid, dataset)
+            for pid, dataset, arrow in tables:
                 frame = arrow.to_pandas().astype(str)
                 table = f'floor."{pid}__{dataset}"'
                 cur.execute(f"CREATE TABLE {table} ({', '.join(f'c{i} text' for i in range(frame.shape[1]))})")
@@ -437,8 +446,6 @@ def child_pg_floor(src, workdir: Path, workers: int = 1) -> None:
                 rows += cur.fetchone()[0]
         con.commit()
     finally:
-        if pool:
-            pool.shutdown()
         con.close()
     seconds = time.perf_counter() - started
     server.cleanup()

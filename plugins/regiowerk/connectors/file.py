@@ -29,29 +29,25 @@ _CSV_FIELD_SIZE_LIMIT = 2**31 - 1
 
 
 def extract_file(partner: Partner, dataset: str, drop_dir: Path | None = None) -> Extraction:
-    connector = partner.connector
-    assert isinstance(connector, FileConnector)
-    mapping = partner.datasets[dataset]
+    return read_delivery_file(partner, dataset, newest_file(partner, dataset, drop_dir))
+
+
+def newest_file(partner: Partner, dataset: str, drop_dir: Path | None = None) -> Path:
+    """The file of ``dataset`` that ``extract_file`` reads now: the newest match in the partner's drop folder."""
+    assert isinstance(partner.connector, FileConnector)
     if drop_dir is None:
         from regiowerk.settings import paths
 
         drop_dir = paths().drop
     folder = Path(drop_dir) / partner.delivery_folder()
-    path = _newest_file(DeliveryContext(partner.partner_id, dataset, str(folder / mapping.source)), folder, mapping)
-    return read_delivery_file(partner, dataset, path)
+    mapping = partner.datasets[dataset]
+    return _newest_file(DeliveryContext(partner.partner_id, dataset, str(folder / mapping.source)), folder, mapping)
 
 
 def newest_delivery(partner: Partner, dataset: str, drop_dir: Path | None = None) -> tuple[Path, str]:
     """The file ``extract_file`` would read now and its fingerprint (SHA-256 of the bytes), without parsing it:
     lets the pipeline recognise an unchanged, already loaded delivery before reading its rows."""
-    if drop_dir is None:
-        from regiowerk.settings import paths
-
-        drop_dir = paths().drop
-    folder = Path(drop_dir) / partner.delivery_folder()
-    mapping = partner.datasets[dataset]
-    ctx = DeliveryContext(partner.partner_id, dataset, str(folder / mapping.source))
-    path = _newest_file(ctx, folder, mapping)
+    path = newest_file(partner, dataset, drop_dir)
     return path, sha256_bytes(DeliveryContext(partner.partner_id, dataset, str(path)).read_bytes(path))
 
 
