@@ -32,6 +32,7 @@ import resource
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -172,7 +173,6 @@ def child_floor(src, workdir: Path, workers: int = 1) -> None:
     into Arrow by that many worker processes while this process bulk-ingests (the same parallelism the
     pipeline gets, so the ratio compares like with like)."""
     import duckdb
-
     import pandas  # noqa: F401 (imported before the clock, like duckdb and pyarrow)
     import pyarrow  # noqa: F401
 
@@ -331,8 +331,7 @@ def change_feeds(src, seed: int) -> list[str]:
     import csv
     import io
     import math
-
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     import numpy as np
 
@@ -360,7 +359,7 @@ def change_feeds(src, seed: int) -> list[str]:
             doc = json.loads(path.read_text(encoding="utf-8"))
             records = doc[mapping.source]
             picks = rotate(records, lambda r: r.get(column), lambda r, v: r.__setitem__(column, v), len(records))
-            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             for i in picks:  # the API serves changes by updated_since: a changed record is updated now
                 if "updated_at" in records[i]:
                     records[i]["updated_at"] = now
@@ -395,9 +394,9 @@ def child_dbt_options(src, workdir: Path) -> None:
 
 # --------------------------------------------------------------------------------------------------- PostgreSQL
 def _start_pg(workdir: Path):
-    import pgserver
-
     import tempfile
+
+    import pgserver
 
     # A fresh data directory per child; as root pgserver runs PostgreSQL as its own user, so the directory must be
     # world-accessible before initdb (and must not be touched again afterwards).
@@ -485,7 +484,6 @@ def child_naive(src, workdir: Path, sample: float) -> None:
     from datetime import datetime
 
     import sqlalchemy as sa
-
     from regiowerk import canonical, reference
 
     db = workdir / "naive.sqlite"

@@ -14,13 +14,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import requests
-
 from regiowerk import airflow_local
 
 PARTNER_PREFIX = "partner_"

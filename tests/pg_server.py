@@ -155,7 +155,6 @@ def demo_deliveries() -> DemoDeliveries:
     if _demo is not None:
         return _demo
     import pandas as pd
-
     from regiowerk import pipeline
     from regiowerk.demo.generate import generate_demo
     from regiowerk.demo.run import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, set_demo_connections
@@ -221,7 +220,6 @@ def demo_warehouse(name: str = "shared") -> str:
     if name in _built:
         return _built[name]
     import psycopg2
-
     from regiowerk import access
     from regiowerk.registry import load_registry
 

@@ -7,7 +7,6 @@ import itertools
 from pathlib import Path
 
 import yaml
-
 from regiowerk import pipeline
 from regiowerk.errors import DeliveryError
 from regiowerk.pseudonymise import elfproef

@@ -10,7 +10,6 @@ import psycopg2
 import pytest
 from pg_server import demo_deliveries, demo_warehouse, fresh_database
 from psycopg2 import errors
-
 from regiowerk import access, pg, pipeline
 from regiowerk.registry import load_registry
 
@@ -265,9 +264,8 @@ def test_loader_role_can_load_with_least_privilege():
             cur.execute("SELECT versie FROM audit.sleutelversies")
             assert cur.fetchall() == [(1,)]
         conn.rollback()
-        with pytest.raises(errors.InsufficientPrivilege):
-            with conn.cursor() as cur:
-                cur.execute("CREATE TABLE marts.x (a int)")
+        with pytest.raises(errors.InsufficientPrivilege), conn.cursor() as cur:
+            cur.execute("CREATE TABLE marts.x (a int)")
     finally:
         conn.close()
 

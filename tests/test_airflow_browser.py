@@ -12,7 +12,6 @@ import signal
 import subprocess
 
 import pytest
-
 from airflow_fixture import WAREHOUSE_DAG, airflow_deployment, airflow_runs  # noqa: F401 - fixtures
 from regiowerk.registry import load_registry
 

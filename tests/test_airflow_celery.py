@@ -26,7 +26,6 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-
 from airflow_fixture import WAREHOUSE_DAG, start_deployment, stop_deployment, trigger_partners, wait_for_dags
 from regiowerk import airflow_local
 from regiowerk.registry import load_registry

@@ -4,7 +4,6 @@ anything (the real deployment is tests/test_airflow_celery.py)."""
 from __future__ import annotations
 
 import pytest
-
 from regiowerk import airflow_local
 
 SOCKET_URL = "postgresql://postgres:@/airflow?host=/tmp/pg-socket-dir"

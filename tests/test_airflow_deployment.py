@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import duckdb
-
 from airflow_fixture import WAREHOUSE_DAG, airflow_deployment, airflow_runs  # noqa: F401 - fixtures
 from regiowerk import airflow_local
 from regiowerk.registry import load_registry

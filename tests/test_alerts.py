@@ -9,7 +9,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-
 from regiowerk import alerts
 from regiowerk.dag_factory import notify_failure as factory_callback
 from regiowerk.errors import DeliveryError

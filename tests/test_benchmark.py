@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import duckdb
-
 from regiowerk.demo.national import NationalSources, generate
 from regiowerk.registry import load_registry
 

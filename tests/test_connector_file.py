@@ -7,7 +7,6 @@ import hashlib
 
 import openpyxl
 import pytest
-
 from regiowerk.connectors import extract
 from regiowerk.errors import DeliveryError
 from regiowerk.registry import Partner

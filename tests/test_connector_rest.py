@@ -6,7 +6,6 @@ import json
 import time
 
 import pytest
-
 from regiowerk.connectors import extract
 from regiowerk.demo.uwv_api import UwvApiServer
 from regiowerk.errors import DeliveryError

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-
 from regiowerk.connectors import extract
 from regiowerk.connectors.sql import build_query
 from regiowerk.errors import DeliveryError

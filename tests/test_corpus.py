@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from regiowerk import canonical, pipeline, warehouse
 from regiowerk.errors import DeliveryError
 

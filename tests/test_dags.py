@@ -6,7 +6,6 @@ import textwrap
 import time
 
 import pytest
-
 from regiowerk.airflow_env import WAREHOUSE_POOL
 from regiowerk.dag_factory import OPERATIONS_DAG_ID, WAREHOUSE_DAG_ID, dataset_asset
 from regiowerk.dbt_runner import PRODUCTION_DBT_FLAGS

@@ -7,11 +7,10 @@ from __future__ import annotations
 import psycopg2
 import pytest
 from pg_server import fresh_database
-from small_partner import PARTNER_ID, SmallPartner, bsns, row
-
 from regiowerk import pipeline, warehouse
 from regiowerk.errors import DeliveryError
 from regiowerk.registry import Partner
+from small_partner import PARTNER_ID, SmallPartner, bsns, row
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import sqlite3
 
 import openpyxl
 import pytest
-
 from regiowerk import warehouse
 from regiowerk.registry import load_registry
 from regiowerk.settings import paths

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-
 from regiowerk import canonical, reference
 from regiowerk.demo.generate import (
     DEFECT_KINDS,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from regiowerk import drift, pipeline, warehouse
 from regiowerk.errors import DeliveryError
 from regiowerk.registry import Partner, RegistryError, load_partner

@@ -10,7 +10,6 @@ import duckdb
 import psycopg2
 import pytest
 from pg_server import demo_deliveries, demo_warehouse, fresh_database
-
 from regiowerk import keys, pipeline, warehouse
 from regiowerk.errors import ConfigurationError
 from regiowerk.pseudonymise import DEMO_KEY, VERSION_NAME, version_value

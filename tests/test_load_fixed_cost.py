@@ -4,7 +4,6 @@ registry, preparing the warehouse again runs one SELECT each (no DDL, no DELETE/
 from types import SimpleNamespace
 
 import duckdb
-
 from regiowerk import pipeline, warehouse
 
 

@@ -1,6 +1,5 @@
 import pandas as pd
 import pytest
-
 from regiowerk.errors import DeliveryError
 from regiowerk.mapping import inert, map_to_canonical
 from regiowerk.pseudonymise import pseudonym

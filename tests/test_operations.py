@@ -3,18 +3,17 @@ operations models and `regiowerk summary`, on DuckDB and on PostgreSQL (pgserver
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
 from pg_server import dbt_env, fresh_database
 from pydantic import ValidationError
-
 from regiowerk import cli, freshness, summary, warehouse, warehouse_conn
 from regiowerk.dbt_runner import run_dbt
 from regiowerk.registry import Freshness, RegistryError, load_partner, load_registry
 
-NOW = datetime.now(timezone.utc).replace(tzinfo=None)
+NOW = datetime.now(UTC).replace(tzinfo=None)
 
 
 # --- config: expectations and the generated dbt sources -------------------------------------------------------

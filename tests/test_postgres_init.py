@@ -12,7 +12,6 @@ from urllib.parse import urlparse
 import psycopg2
 import pytest
 from psycopg2 import errors, sql
-
 from regiowerk import access, pg
 
 ROOT = Path(__file__).resolve().parents[1]

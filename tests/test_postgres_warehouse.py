@@ -6,7 +6,6 @@ The server is pgserver (or REGIOWERK_TEST_PG_URL); see tests/pg_server.py.
 import psycopg2
 import pytest
 from pg_server import demo_deliveries, demo_warehouse, fresh_database
-
 from regiowerk import pg, pipeline, warehouse
 
 FILE_PARTNERS = ("gemeente_den_haag", "gemeente_delft", "gemeente_westland")

@@ -3,7 +3,6 @@ import hmac
 
 import pandas as pd
 import pytest
-
 from regiowerk.errors import ConfigurationError
 from regiowerk.pseudonymise import DEMO_KEY, bsn_problem, elfproef, normalise_bsn, pseudonym, region_key
 

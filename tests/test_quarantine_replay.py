@@ -7,10 +7,9 @@ import json
 
 import pytest
 from pg_server import fresh_database
-from small_partner import PARTNER, PARTNER_ID, SmallPartner, bsns, row
-
 from regiowerk import cli, pipeline, warehouse_conn
 from regiowerk.quarantine import replay
+from small_partner import PARTNER, PARTNER_ID, SmallPartner, bsns, row
 
 FIXED_CODES = {**PARTNER["datasets"]["werkzoekenden"]["values"]["regeling"], "ARB-3": "participatiewet"}
 

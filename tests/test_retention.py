@@ -10,7 +10,6 @@ import pandas as pd
 import psycopg2
 import pytest
 from pg_server import fresh_database
-
 from regiowerk import pg, retention, warehouse
 from regiowerk.cli import main
 from regiowerk.errors import ConfigurationError

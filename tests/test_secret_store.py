@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from regiowerk import secret_store as secrets
 from regiowerk.errors import ConfigurationError
 from regiowerk.secret_store import get_connection, get_variable

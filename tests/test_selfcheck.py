@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from regiowerk import selfcheck
 from regiowerk.registry import load_partner
 

@@ -12,7 +12,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from regiowerk import canonical
 from regiowerk.expectations_gen import build_suite_dict, check_suites_current, render, write_suites
 from regiowerk.settings import paths

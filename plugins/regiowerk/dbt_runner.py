@@ -9,7 +9,6 @@ from pathlib import Path
 
 from regiowerk.settings import paths
 
-
 # Production dbt runs (the warehouse DAG, the benchmark) skip dbt's unit tests: they test the SQL logic on fixed
 # inputs, so they belong to CI and development (tests/test_dbt_project.py runs them), not to every refresh
 # (dbt docs: --exclude-resource-type on build/test; measured dbt build 63 s -> 31 s at region scale).

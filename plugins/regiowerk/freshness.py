@@ -21,7 +21,7 @@ import logging
 import math
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from regiowerk.registry import Freshness, Partner, load_registry
@@ -147,7 +147,7 @@ def _timestamp(value: str | None) -> datetime | None:
     if not value:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 def _hours(criteria: dict, key: str) -> int | None:
@@ -214,7 +214,7 @@ def check_and_store(target: str | None = None, now: datetime | None = None) -> l
     """Run the freshness check, append it to ``audit.bronversheid`` and log every late partner dataset."""
     from regiowerk import warehouse_conn
 
-    checked_at = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    checked_at = now or datetime.now(UTC).replace(tzinfo=None)
     results = parse_results(run_source_freshness(target), checked_at)
     with warehouse_conn.connection() as con:
         store(con, results)

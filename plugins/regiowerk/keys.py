@@ -42,10 +42,11 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from regiowerk.errors import ConfigurationError, RegiowerkError
 from regiowerk.warehouse import AUDIT_SLEUTELVERSIES
+
 KEY_ENV = "REGIOWERK_PSEUDONYM_KEY_V{versie}"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _SKIP_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast", "access")
@@ -162,7 +163,7 @@ def record_versions(con, fingerprints: list[str] | tuple[str, ...]) -> None:
     """Record key versions 1..n (a warehouse's first load: the pseudonyms it gets are made with these keys)."""
     db = Db(con)
     _ensure(db)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     for versie, fp in enumerate(fingerprints, start=1):
         # two first loads racing (PostgreSQL): the second waits for the first and records nothing
         db.execute("INSERT INTO audit.sleutelversies VALUES (?, ?, ?, NULL, ?) ON CONFLICT DO NOTHING",
@@ -228,7 +229,7 @@ def rotate_key(con, old_key: bytes, new_key: bytes) -> int:
     if not old_key or not new_key or old_key == new_key:
         raise KeyRotationError("old and new key must be non-empty and different")
     db = Db(con)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     db.begin()
     try:
         _ensure(db)
@@ -345,8 +346,7 @@ def _cmd_status(args) -> int:
 
 def _cmd_rotate(args) -> int:
     from regiowerk import warehouse_conn
-    from regiowerk.pseudonymise import (VERSION_NAME, chain_keys_from_store, region_key, secret,
-                                        version_value)
+    from regiowerk.pseudonymise import VERSION_NAME, chain_keys_from_store, region_key, secret, version_value
 
     regio = _regio(args)
     con = warehouse_conn.connect()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pyarrow as pa
@@ -200,7 +200,7 @@ def load_delivery(conn, d, frame: pd.DataFrame) -> str:
     """
     from regiowerk import keys
 
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     raw_table = warehouse.raw_table(d.dataset)
     try:
         with conn.cursor() as cur:

@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -143,7 +143,7 @@ def _delivery(partner: Partner, dataset: str, source: str, fingerprint: str, row
         partner_id=partner.partner_id, dataset=dataset,
         delivery_id=f"{partner.partner_id}.{dataset}.{fingerprint[:20]}",
         regio_code=partner.regio_code, source=source, fingerprint=fingerprint,
-        received_at=datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
+        received_at=datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
         rows_received=rows, watermark=watermark, full=full,
     )
 
@@ -428,7 +428,7 @@ def _load_transaction(con, d: Delivery, frame: pd.DataFrame) -> str:
     if pg.is_pg_connection(con):
         return pg.load_delivery(con, d, frame)
     keys.check_delivery_keys(con, d.regio_code, what=pg.delivery_label(d))
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     good, q = pg.split_frame(d, frame, now)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -464,7 +464,7 @@ def insert_frame(con, table: str, columns: list[str], frame: pd.DataFrame) -> No
 def record_rejection(partner_id: str, dataset: str, error: Exception, *, con=None) -> None:
     """Write a rejected delivery to audit.deliveries (DuckDB or PostgreSQL warehouse) so the failure is visible
     next to the good ones. Counts are 0: nothing of a rejected delivery is loaded."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     with warehouse_conn.borrowed(con) as wh:
         prepare_warehouse(wh)
         warehouse.insert_delivery(

@@ -21,7 +21,7 @@ import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pyarrow as pa
@@ -196,7 +196,7 @@ def _replay_delivery(con, partner, group: pd.DataFrame, summary: ReplaySummary, 
                                                   group["redenen"][~passing], strict=True) if r != old]
     if dry_run or (summary.passed == 0 and not changed):
         return  # a second replay of the same rows changes nothing
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     previous = warehouse_conn.execute(con, "SELECT count(*) FROM audit.deliveries WHERE replay_of = ?", [original])
     replay_id = f"{original}.replay{int(previous[0][0]) + 1}"
     d = pipeline.Delivery(partner_id=partner.partner_id, dataset=dataset, delivery_id=replay_id,

@@ -33,7 +33,7 @@ import argparse
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from regiowerk.errors import ConfigurationError
@@ -76,14 +76,14 @@ def retention_days(days: int | None = None) -> int:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _mtime(path: Path) -> datetime:
     """Newest modification time of a file, or of anything inside a folder."""
     times = [path.stat().st_mtime] + [p.stat().st_mtime for p in path.rglob("*")] if path.is_dir() \
         else [path.stat().st_mtime]
-    return datetime.fromtimestamp(max(times), timezone.utc).replace(tzinfo=None)
+    return datetime.fromtimestamp(max(times), UTC).replace(tzinfo=None)
 
 
 def _size(path: Path) -> int:

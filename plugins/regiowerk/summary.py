@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from regiowerk.errors import RegiowerkError
 
@@ -36,7 +36,7 @@ class SummaryRow:
 
 
 def today_utc() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def daily_summary(day: date, con=None, *, read_only: bool = True) -> list[SummaryRow]:

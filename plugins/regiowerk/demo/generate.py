@@ -29,7 +29,7 @@ import re
 import sqlite3
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -656,7 +656,7 @@ def _write_westland(path: Path, rows: list[_Row]) -> None:
 
 # --------------------------------------------------------------------------------------------------- UWV
 def _updated_at(g: _Gen) -> str:
-    base = datetime(g.peil.year, g.peil.month, g.peil.day, tzinfo=timezone.utc)
+    base = datetime(g.peil.year, g.peil.month, g.peil.day, tzinfo=UTC)
     return (base - timedelta(minutes=g.rng.randint(60, 60 * 24 * 45))).replace(second=0).isoformat()
 
 
