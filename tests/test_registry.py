@@ -216,6 +216,7 @@ def test_registry_rereads_changed_added_and_removed_files(tmp_path: Path) -> Non
 
     added = _base()
     added["partner_id"] = "gemeente_zz_nieuw"
+    added["connector"].pop("directory", None)  # its own drop folder (sharing Den Haag's is refused)
     (tmp_path / "gemeente_zz_nieuw.yml").write_text(yaml.safe_dump(added, allow_unicode=True), encoding="utf-8")
     assert "gemeente_zz_nieuw" in load_registry(tmp_path)
     (tmp_path / "gemeente_zz_nieuw.yml").unlink()

@@ -269,6 +269,9 @@ and rejected, rows loaded and quarantined, late partners); the same as `regiower
 
 
 def build_all() -> dict[str, DAG]:
+    from regiowerk.settings import environment
+
+    environment()  # an unknown REGIOWERK_ENV fails closed: no DAG is built
     partners = load_registry()
     dags = {p.dag_id: build_partner_dag(p) for p in partners.values()}
     dags[WAREHOUSE_DAG_ID] = build_warehouse_dag(partners)

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from regiowerk import canonical
-from regiowerk.drift import check_columns
-from regiowerk.pseudonymise import elfproef, persoon_ids
+from regiowerk import canonical, masking
+from regiowerk.drift import check_columns, check_misplaced
+from regiowerk.pseudonymise import elfproef, normalise_bsn, persoon_ids
 from regiowerk.registry import DatasetMapping, FileConnector, Partner
 
 ROW_COLUMN = "_bron_rij"
@@ -42,9 +42,10 @@ class Mapped:
     reasons: dict[int, list[str]]  # positional row -> reasons found while mapping
 
 
-def inert(value: object, limit: int = 50) -> str:
-    """A value quoted for a message or report: shortened, and formula-like text made inert."""
-    text = str(value).replace("\x00", "")
+def inert(value: object, limit: int = 50, *, date_column: bool = False) -> str:
+    """A value quoted for a message or report: personal-looking values masked (:mod:`regiowerk.masking`; a date
+    only outside a date column), shortened, and formula-like text made inert."""
+    text = str(masking.mask_value(str(value), date_column=date_column)).replace("\x00", "")
     if len(text) > limit:
         text = text[:limit] + "…"
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
@@ -126,7 +127,7 @@ def _apply_values(s: pd.Series, col: canonical.Column, table: dict[str, str | No
 
 
 def _shown(col: canonical.Column, value: object) -> str:
-    return "(value masked)" if col.personal else inert(value)
+    return masking.MASK if col.personal else inert(value, date_column=col.type == "date")
 
 
 def _parse(s: pd.Series, col: canonical.Column, mapping: DatasetMapping, decimal: str, out: _Collector) -> pd.Series:
@@ -203,14 +204,33 @@ def _too_long(s: pd.Series, col: canonical.Column, out: _Collector) -> pd.Series
 
 def _persoon_ids(bsn: pd.Series, key: bytes, out: _Collector) -> pd.Series:
     text = pd.Series(["" if t is None else t for t in bsn], dtype=object)
-    digits = text.str.fullmatch(r"[0-9]{8,9}").astype(bool)
-    bsn9 = text.where(digits, "").str.zfill(9)
-    valid = digits & bsn9.map(elfproef)
-    out.add(text == "", lambda p: "bsn: missing (required)")
-    out.add((text != "") & ~digits, lambda p: "bsn: not 8 or 9 digits (value masked)")
-    out.add(digits & ~valid, lambda p: "bsn: fails the elfproef (value masked)")
+    bsn9 = pd.Series(_per_distinct(text, lambda t: normalise_bsn(t) or ""), dtype=object)
+    shaped = (bsn9 != "").to_numpy()
+    valid = shaped & _per_distinct(bsn9, lambda b: bool(b) and elfproef(b), missing=False).astype(bool)
+    out.add((text == "").to_numpy(), lambda p: "bsn: missing (required)")
+    out.add((text != "").to_numpy() & ~shaped, lambda p: "bsn: not 8 or 9 digits (value masked)")
+    out.add(shaped & ~valid, lambda p: "bsn: fails the elfproef (value masked)")
     made = iter(persoon_ids(bsn9[valid], key=key))  # the current key version (chain applied at the door)
     return pd.Series([next(made) if ok else None for ok in valid], dtype=object)
+
+
+def _mask_misplaced(texts, cache: dict, ds: canonical.Dataset, mapping: DatasetMapping, out: _Collector) -> None:
+    """A value that looks like personal data its column should not hold (a BSN in the doelgroep column, a date in
+    the hours column) is removed before anything is parsed or kept, and its row gets a reason without it."""
+    by_partner_col: dict[str, tuple[str, set[str]]] = {}
+    for canon, partner_col in mapping.columns.items():
+        first, kinds = by_partner_col.get(partner_col, (canon, set()))
+        by_partner_col[partner_col] = (first, kinds | masking.allowed_kinds(ds.column(canon)))
+    for partner_col, (canon, allowed) in by_partner_col.items():
+        s = texts(partner_col)
+        kinds = _per_distinct(s, lambda v, allowed=allowed: k if (k := masking.value_kind(v)) not in allowed else None)
+        bad = pd.notna(kinds)
+        if not bad.any():
+            continue
+        out.add(bad, lambda p, kinds=kinds, canon=canon: f"{canon}: {masking.MASK} looks like "
+                                                         f"{masking.kind_phrase(kinds[p])}, which does not belong "
+                                                         f"in this column")
+        cache[partner_col] = s.where(~bad, None)
 
 
 def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key: bytes, source: str) -> Mapped:
@@ -234,6 +254,8 @@ def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key
     if header_rows.any():
         for name in set(mapping.columns.values()):
             cache[name] = texts(name).where(~header_rows, None)
+    check_misplaced(texts, partner, dataset, source)  # mostly someone else's personal data: reject
+    _mask_misplaced(texts, cache, ds, mapping, out)  # a single stray one: masked, the row quarantined
     decimal = partner.connector.decimal if isinstance(partner.connector, FileConnector) else "."
     result: dict[str, pd.Series] = {}
     for col in ds.columns:

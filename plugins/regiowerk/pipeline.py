@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ import pyarrow.parquet as pq
 from cryptography.fernet import Fernet
 
 from regiowerk import canonical, drift, quarantine, reference, warehouse, warehouse_conn
-from regiowerk.errors import DeliveryError
+from regiowerk.errors import ConfigurationError, DeliveryError, unexpected_failure
 from regiowerk.mapping import map_to_canonical
 from regiowerk.pseudonymise import region_key
 from regiowerk.registry import Partner, load_registry
@@ -96,17 +97,43 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
+@contextmanager
+def _rejecting(partner: Partner, dataset: str, source: str, stage: str):
+    """Any exception of ``stage`` becomes a DeliveryError (a malformed delivery is a rejection, recorded in
+    audit.deliveries by the caller, never a bare crash). DeliveryErrors pass unchanged, and so do
+    ConfigurationErrors (a missing or unfit key is the platform's fault, not the delivery's: the task fails with
+    that message and the same delivery is processed once the setting is fixed)."""
+    try:
+        yield
+    except (DeliveryError, ConfigurationError):
+        raise
+    except Exception as e:  # noqa: BLE001 - every failure of a delivery is recorded as a rejection
+        log.warning("%s of %s/%s failed unexpectedly", stage, partner.partner_id, dataset, exc_info=True)
+        raise unexpected_failure(partner.partner_id, dataset, source, stage, e) from e
+
+
+def _planned_source(partner: Partner, dataset: str) -> str:
+    """Where a delivery comes from before the connector has said it (for the message of a failed extract)."""
+    source = partner.datasets[dataset].source
+    return f"{partner.delivery_folder()}/{source}" if partner.connector.type == "file" else source
+
+
 def extract(partner_id: str, dataset: str, *, partner: Partner | None = None, con=None) -> dict:
     """Fetch one delivery from the partner; keep it only encrypted until pseudonymisation.
 
     A delivery whose content (fingerprint) is already loaded is recognised here: nothing is staged and the
     next stages pass it through as ``already_loaded`` (see :func:`_known_loaded`). A file drop is recognised
-    from its bytes before it is parsed (:func:`_unchanged_file`).
+    from its bytes before it is parsed (:func:`_unchanged_file`). Any failure raises DeliveryError.
     """
+    partner = partner or _partner(partner_id)
+    with _rejecting(partner, dataset, _planned_source(partner, dataset), "extract"):
+        return _extract(partner, dataset, con)
+
+
+def _extract(partner: Partner, dataset: str, con) -> dict:
     from regiowerk.connectors import extract as connector_extract
     from regiowerk.watermarks import WatermarkStore
 
-    partner = partner or _partner(partner_id)
     mapping = partner.datasets[dataset]
     started = time.perf_counter()
     store = WatermarkStore(paths().state)
@@ -225,11 +252,17 @@ def _is_missing_table(error: Exception) -> bool:
 
 
 def pseudonymise(delivery: dict, *, partner: Partner | None = None) -> dict:
-    """Decrypt the extract, map it to the canonical dataset, pseudonymise and minimise it, write landing Parquet."""
+    """Decrypt the extract, map it to the canonical dataset, pseudonymise and minimise it, write landing Parquet.
+    Any failure raises DeliveryError."""
     d = Delivery.from_xcom(delivery)
     if d.status == ALREADY_LOADED:
         return d.to_xcom()
     partner = partner or _partner(d.partner_id)
+    with _rejecting(partner, d.dataset, d.source, "pseudonymise"):
+        return _pseudonymise(d, partner)
+
+
+def _pseudonymise(d: Delivery, partner: Partner) -> dict:
     started = time.perf_counter()
     staged = _staging_file(d)
     raw = _fernet(d.regio_code).decrypt(staged.read_bytes())

@@ -12,37 +12,35 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import re
 import sys
+from collections import Counter
 
+from regiowerk import masking
 from regiowerk.errors import ConfigurationError
+from regiowerk.settings import is_production
 
 DEMO_KEY = "regiowerk-demo-key-not-for-production"
-_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
-_DIGITS = re.compile(r"^[0-9]{8,9}$")
 
 
 def normalise_bsn(value: object) -> str | None:
     """The 9-digit form of a delivered BSN, or None when it cannot be one.
 
-    Surrounding white space is removed and an 8-digit number is left-padded with a zero (a BSN that lost its
-    leading zero in a spreadsheet). Letters, inner spaces, dots or other lengths are not repaired.
+    Surrounding white space is removed, the forms people write are accepted (the official display form
+    ``1234.56.782`` and the spaced forms ``123 456 782`` / ``1234 56 782``) and an 8-digit number is
+    left-padded with a zero (a BSN that lost its leading zero in a spreadsheet). Letters, other separators or
+    other lengths are not repaired. The shapes live in :mod:`regiowerk.masking`, which recognises the same
+    BSNs wherever they appear.
     """
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not _DIGITS.match(text):
-        return None
-    return text.zfill(9)
+    digits = masking.bsn_digits(value)
+    return digits.zfill(9) if digits is not None else None
 
 
 def elfproef(bsn9: str) -> bool:
     """The BSN eleven test: 9*d1 + 8*d2 + ... + 2*d8 - 1*d9 is a positive multiple of 11."""
-    if len(bsn9) != 9 or not bsn9.isdigit():
-        return False
-    total = sum(w * int(d) for w, d in zip(_WEIGHTS, bsn9, strict=True))
-    return total > 0 and total % 11 == 0
+    return len(bsn9) == 9 and masking.elfproef_digits(bsn9)
 
 
 def bsn_problem(value: object) -> str | None:
@@ -68,21 +66,66 @@ def region_key(regio_code: str) -> bytes:
     Variable of that name, lower case). Outside production the public demo key is the fallback.
     """
     names = (f"REGIOWERK_PSEUDONYM_KEY_{regio_code.upper()}", "REGIOWERK_PSEUDONYM_KEY")
-    key = None
+    key, name = None, names[0]
     for name in names:
         key = secret(name)
         if key:
             break
-    production = os.environ.get("REGIOWERK_ENV", "development").lower() == "production"
+    production = is_production()
     if not key:
         if production:
             raise ConfigurationError(
                 f"no pseudonymisation key for region {regio_code}: set {names[0]} in the environment or as an "
                 f"Airflow Variable {names[0].lower()}")
         key = DEMO_KEY
-    if production and key == DEMO_KEY:
-        raise ConfigurationError(f"region {regio_code}: the public demo key cannot be used in production")
+    if production:
+        check_production_key(name, key)
     return key.encode("utf-8")
+
+
+MIN_KEY_BYTES = 32
+MIN_KEY_BITS = 128  # estimated: length x Shannon entropy per character
+MIN_DISTINCT_CHARACTERS = 12
+# Words of the documented placeholders (deploy/env.example: "change-me-...") and other obvious non-keys.
+_PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "placeholder", "example", "replace-me", "your-key",
+                      "secret-key", "not-for-production")
+
+
+def _documented_placeholders() -> set[str]:
+    """The placeholder values of deploy/env.example (when the repository is at hand)."""
+    from regiowerk.settings import project_root
+
+    try:
+        text = (project_root() / "deploy" / "env.example").read_text(encoding="utf-8")
+    except OSError:
+        return set()
+    return {line.split("=", 1)[1].strip().strip("'\"") for line in text.splitlines()
+            if "=" in line and not line.lstrip().startswith("#")}
+
+
+def _entropy_bits(key: str) -> float:
+    counts = Counter(key)
+    per_char = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
+    return per_char * len(key)
+
+
+def check_production_key(name: str, key: str) -> None:
+    """Refuse a key that is not fit for production (fail closed, never echoing the key): the public demo key in
+    any spelling, a documented placeholder, fewer than 32 bytes, or material that does not look random."""
+    squeezed = re.sub(r"\s", "", key).casefold()
+    reason = None
+    if DEMO_KEY in squeezed:
+        reason = "it is the public demo key"
+    elif key.strip() in _documented_placeholders() or any(w in squeezed for w in _PLACEHOLDER_WORDS):
+        reason = "it is a documented placeholder"
+    elif len(key.encode("utf-8")) < MIN_KEY_BYTES:
+        reason = f"it is {len(key.encode('utf-8'))} bytes long, at least {MIN_KEY_BYTES} are required"
+    elif len(set(key)) < MIN_DISTINCT_CHARACTERS or _entropy_bits(key) < MIN_KEY_BITS:
+        reason = "it does not look random (too few different characters)"
+    if reason:
+        raise ConfigurationError(
+            f"{name} cannot be used in production: {reason}. Generate one with 'openssl rand -hex 32'; nothing "
+            f"starts until it is set")
 
 
 # ---- the current key version: the key chain applied at the door ------------------------------------------
@@ -147,6 +190,8 @@ def chain_keys_from_store(fingerprints: tuple[str, ...] | list[str], recorded_in
             raise ConfigurationError(
                 f"pseudonym key version {versie} is missing: {recorded_in} names {len(fingerprints)} versions, "
                 f"so {name} must be set (environment or Airflow Variable {name.lower()}); no pseudonym was made")
+        if is_production():
+            check_production_key(name, key)
         if fingerprint(key.encode("utf-8")) != expected:
             raise ConfigurationError(
                 f"{name} does not match the fingerprint of key version {versie} in {recorded_in}: "

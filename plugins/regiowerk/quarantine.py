@@ -42,10 +42,17 @@ def replayable_columns(partner, dataset: str) -> list[tuple[str, str]]:
 
 def source_frame(frame: pd.DataFrame, partner, dataset: str) -> pd.DataFrame:
     """The ``_bron__<column>`` text columns for the landing file, from the partner's extract ``frame``."""
+    from regiowerk import masking
+
+    ds = canonical.dataset(dataset)
     out = {}
     for name, partner_col in replayable_columns(partner, dataset):
         values = frame[partner_col].reset_index(drop=True)
-        out[SOURCE_PREFIX + name] = values.astype(object).where(values.notna(), None)
+        values = values.astype(object).where(values.notna(), None)
+        date_column = ds.column(name).type == "date"
+        # a personal value in the wrong column (a BSN under doelgroep) is never kept, not even for a replay
+        masked = {v: masking.mask_value(v, date_column=date_column) for v in values.dropna().unique()}
+        out[SOURCE_PREFIX + name] = values.map(lambda v, masked=masked: masked.get(v, v) if v is not None else None)
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 

@@ -20,7 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from regiowerk import canonical, reference
 
+# A partner id becomes the PostgreSQL role regiowerk_partner_<id>, and a role name holds at most 63 bytes.
+PARTNER_ROLE_PREFIX = "regiowerk_partner_"
+MAX_PARTNER_ID = 63 - len(PARTNER_ROLE_PREFIX)
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+# Delimiters a partner export sensibly uses; a line break, quote or letter would make every row unreadable.
+DELIMITERS = (",", ";", "\t", "|", ":")
+QUOTECHARS = ('"', "'")
+_PATH_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 CRON_FIELD = re.compile(r"^[0-9*/,\-A-Za-z?]+$")
 
 DEFAULT_TRUE = ("j", "ja", "y", "yes", "true", "1", "waar")
@@ -46,6 +53,33 @@ class FileConnector(_Strict):
     decimal: Literal[".", ","] = "."
     quotechar: str = Field('"', min_length=1, max_length=1)
     sheet: str | None = Field(None, description="XLSX sheet name; the first sheet when absent.")
+
+    @field_validator("directory")
+    @classmethod
+    def _inside_drop(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = v.split("/")
+        if v.startswith(("/", "~")) or "\\" in v or ":" in v:
+            raise ValueError(f"{v!r} must be a folder below the drop zone: an absolute path is not allowed")
+        if any(p in ("", ".", "..") for p in parts) or not all(_PATH_PART.match(p) for p in parts):
+            raise ValueError(f"{v!r} must be a folder below the drop zone: plain folder names (letters, digits, "
+                             f"'_', '-', '.') separated by '/', no '..', '.' or empty parts")
+        return v
+
+    @field_validator("delimiter")
+    @classmethod
+    def _sensible_delimiter(cls, v: str) -> str:
+        if v not in DELIMITERS:
+            raise ValueError(f"{v!r} is not a supported delimiter; use one of {', '.join(map(repr, DELIMITERS))}")
+        return v
+
+    @field_validator("quotechar")
+    @classmethod
+    def _sensible_quotechar(cls, v: str) -> str:
+        if v not in QUOTECHARS:
+            raise ValueError(f"{v!r} is not a supported quote character; use {' or '.join(map(repr, QUOTECHARS))}")
+        return v
 
     @field_validator("encoding")
     @classmethod
@@ -170,6 +204,9 @@ class Partner(_Strict):
         if not IDENTIFIER.match(v):
             raise ValueError("must be lower case letters, digits and underscores, starting with a letter "
                              "(it becomes a DAG id, a table value and a database role name)")
+        if len(v) > MAX_PARTNER_ID:
+            raise ValueError(f"is {len(v)} characters long, at most {MAX_PARTNER_ID} are allowed (the database "
+                             f"role {PARTNER_ROLE_PREFIX}<partner_id> holds at most 63)")
         return v
 
     @field_validator("regio_code")
@@ -192,9 +229,8 @@ class Partner(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Partner:
-        if self.kind == "gemeente":
-            if not self.gemeente_code:
-                raise ValueError("gemeente_code is required for a partner of kind gemeente")
+        if self.kind == "gemeente" and not self.gemeente_code:
+            raise ValueError("gemeente_code is required for a partner of kind gemeente")
         if self.gemeente_code:
             g = reference.gemeenten().get(self.gemeente_code)
             if g is None:
@@ -253,6 +289,11 @@ def _check_mapping(partner: Partner, name: str, m: DatasetMapping) -> None:
         allowed = canonical.CODE_LISTS.get(c.code_list or "")
         if allowed is not None and value not in allowed:
             raise ValueError(f"{where}.constants.{col}: {value!r} is not in code list {c.code_list}")
+    if isinstance(partner.connector, FileConnector):
+        parts = m.source.replace("\\", "/").split("/")
+        if m.source.startswith(("/", "~")) or ":" in m.source or ".." in parts or "\\" in m.source:
+            raise ValueError(f"{where}.source: {m.source!r} must be a file name pattern inside the partner's "
+                             f"drop folder (no absolute path, no '..', no backslash)")
     if m.watermark_column and not isinstance(partner.connector, SqlConnector):
         raise ValueError(f"{where}.watermark_column: only the sql connector uses a watermark column")
     if m.incremental and not isinstance(partner.connector, RestConnector):
@@ -305,6 +346,13 @@ def load_registry(directory: Path | None = None) -> dict[str, Partner]:
     with os.scandir(directory) as it:
         entries = {e.name: e for e in it if e.name.endswith(".yml") or e.name.endswith(".yaml")}
     names = sorted(n for n in entries if n.endswith(".yml")) + sorted(n for n in entries if n.endswith(".yaml"))
+    stems: dict[str, str] = {}
+    for name in names:
+        stem = name.rsplit(".", 1)[0]
+        if stem in stems:
+            raise RegistryError(f"{directory / name}: partner_id: {stem!r} is also defined in "
+                                f"{directory / stems[stem]}; keep one file per partner (remove one of them)")
+        stems[stem] = name
     partners: dict[str, Partner] = {}
     for name in names:
         try:
@@ -318,7 +366,26 @@ def load_registry(directory: Path | None = None) -> dict[str, Partner]:
             if key:
                 _PARSED[key] = p
         partners[p.partner_id] = p
+    _check_folders(directory, partners, stems)
     return partners
+
+
+def _check_folders(directory: Path, partners: dict[str, Partner], files: dict[str, str]) -> None:
+    """One drop folder per partner: a file partner's folder is not another partner's folder, nor inside it, nor
+    around it (a partner could otherwise read another partner's deliveries)."""
+    folders = {pid: p.delivery_folder() for pid, p in partners.items()}
+    for pid, p in partners.items():
+        if not isinstance(p.connector, FileConnector):
+            continue
+        mine = folders[pid]
+        for other, theirs in folders.items():
+            if other == pid:
+                continue
+            for f in {theirs, other}:
+                if mine == f or mine.startswith(f + "/") or f.startswith(mine + "/"):
+                    raise RegistryError(f"{directory / files[pid]}: connector.directory: {mine!r} overlaps the "
+                                        f"drop folder {f!r} of partner {other}; every partner has a folder of "
+                                        f"its own")
 
 
 # (path, size, mtime_ns) -> parsed partner. Shared between calls: the models are frozen.

@@ -34,8 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from regiowerk import canonical
-from regiowerk.errors import DeliveryError, RegiowerkError
+from regiowerk import canonical, masking
+from regiowerk.errors import DeliveryError, RegiowerkError, unexpected_failure
 from regiowerk.registry import FileConnector, Partner, RestConnector
 
 EXIT_OK, EXIT_QUARANTINE, EXIT_REJECTED = 0, 1, 2
@@ -67,6 +67,7 @@ class CheckResult:
     would_quarantine: int = 0
     rejected: str | None = None  # the DeliveryError message when the delivery would be rejected
     problems: list[Problem] = field(default_factory=list)
+    error: BaseException | None = None  # an unexpected exception behind ``rejected`` (shown with --debug)
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
 
     @property
@@ -263,6 +264,12 @@ def check_file(file: Path | str, partner: Partner, dataset: str | None = None) -
     except DeliveryError as e:
         result.rejected = str(e)
         return result
+    except RegiowerkError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a malformed file is a rejection with a one-line reason, not a crash
+        result.rejected = str(unexpected_failure(partner.partner_id, dataset, str(file), "reading", e))
+        result.error = e
+        return result
     frame = _parquet_round_trip(mapped.frame)
     checked = validate(frame[list(ds.stored_names) + ["bron_rij"]], dataset,
                        allowed_gemeenten=_allowed_gemeenten(partner, dataset), regio_code=partner.regio_code)
@@ -278,7 +285,7 @@ def check_file(file: Path | str, partner: Partner, dataset: str | None = None) -
     for pos in sorted(reasons):
         row = int(frame["bron_rij"].iloc[pos])
         for reason in reasons[pos]:
-            reason = scrub(neutralise(reason, limit=400))
+            reason = scrub(masking.mask_text(neutralise(reason, limit=400)))
             counts[reason] += 1
             column = _reason_column(reason, ds)
             source_col = _DERIVED_FROM.get(column, column) if column else None
@@ -289,7 +296,8 @@ def check_file(file: Path | str, partner: Partner, dataset: str | None = None) -
                 value = MASKED
             else:
                 v = raw[partner_col].iloc[pos]
-                value = "(empty)" if v is None else scrub(neutralise(v))
+                date_column = column in ds.column_names and ds.column(column).type == "date"
+                value = "(empty)" if v is None else scrub(neutralise(masking.mask_value(v, date_column=date_column)))
             result.problems.append(Problem(row, column, partner_col, value, reason,
                                            hint_for(reason, source_col, partner, dataset)))
     result.top_reasons = counts.most_common(10)
@@ -367,6 +375,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--partner", required=True, help="partner id (the name of its file in partners/)")
     p.add_argument("--dataset", help="canonical dataset (needed when the partner delivers several)")
     p.add_argument("--html", type=Path, help="write an HTML page listing every problem and how to fix it")
+    p.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -396,6 +405,10 @@ def run(args: argparse.Namespace) -> int:
     except RegiowerkError as e:
         print(f"regiowerk check: {e}", file=sys.stderr)
         return EXIT_REJECTED
+    if result.error is not None and getattr(args, "debug", False):
+        import traceback
+
+        traceback.print_exception(result.error, file=sys.stderr)
     print(summary(result))
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# The values REGIOWERK_ENV may take (exactly: "prod" or "production " would otherwise silently not be production).
+ENVIRONMENTS = ("development", "test", "production")
+
+
+def environment() -> str:
+    """``REGIOWERK_ENV`` (default ``development``); any other value than :data:`ENVIRONMENTS` fails closed."""
+    from regiowerk.errors import ConfigurationError
+
+    value = os.environ.get("REGIOWERK_ENV", "development")
+    if value not in ENVIRONMENTS:
+        raise ConfigurationError(f"REGIOWERK_ENV={value!r} is not one of {', '.join(ENVIRONMENTS)} (exactly, lower "
+                                 f"case, no spaces); nothing starts until it is")
+    return value
+
+
+def is_production() -> bool:
+    return environment() == "production"
 
 
 def project_root() -> Path:

@@ -44,7 +44,7 @@ from typing import Any
 
 import pandas as pd
 
-from regiowerk import canonical
+from regiowerk import canonical, masking
 from regiowerk.expectations_gen import business_path, critical_path
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def format_value(value: Any) -> str:
         text = str(int(value))
     else:
         text = str(value)
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = masking.mask_text("".join(ch if ch.isprintable() else " " for ch in text))
     if len(text) > MAX_VALUE_CHARS:
         text = text[: MAX_VALUE_CHARS - 1] + "…"
     if text.startswith(FORMULA_PREFIXES):
