@@ -155,6 +155,28 @@ BAD_CASES: list[tuple[str, Mutator, str, str, str]] = [
     ("watermark_on_file_connector", lambda d: _wz(d).update(watermark_column="gewijzigd"), "gemeente_den_haag",
      "datasets.werkzoekenden.watermark_column", "only the sql connector"),
     ("missing_contact", lambda d: d.pop("contact"), "gemeente_den_haag", "contact", "Field required"),
+    # paths stay inside the partner's drop folder
+    ("directory_absolute", lambda d: d["connector"].update(directory="/elsewhere"), "gemeente_den_haag",
+     "connector.file.directory", "an absolute path is not allowed"),
+    ("directory_parent", lambda d: d["connector"].update(directory="../../../outside"), "gemeente_den_haag",
+     "connector.file.directory", "no '..'"),
+    ("directory_parent_inside", lambda d: d["connector"].update(directory="a/../b"), "gemeente_den_haag",
+     "connector.file.directory", "no '..'"),
+    ("directory_home", lambda d: d["connector"].update(directory="~/x"), "gemeente_den_haag",
+     "connector.file.directory", "an absolute path is not allowed"),
+    ("source_glob_parent", lambda d: _wz(d).update(source="../gemeente_delft/*.csv"), "gemeente_den_haag",
+     "datasets.werkzoekenden.source", "inside the partner's drop folder"),
+    ("source_glob_absolute", lambda d: _wz(d).update(source="/etc/*"), "gemeente_den_haag",
+     "datasets.werkzoekenden.source", "no absolute path"),
+    # the rest of issue 15's registry cases
+    ("delimiter_newline", lambda d: d["connector"].update(delimiter="\n"), "gemeente_den_haag",
+     "connector.file.delimiter", "not a supported delimiter"),
+    ("delimiter_letter", lambda d: d["connector"].update(delimiter="x"), "gemeente_den_haag",
+     "connector.file.delimiter", "not a supported delimiter"),
+    ("quotechar_odd", lambda d: d["connector"].update(quotechar=";"), "gemeente_den_haag",
+     "connector.file.quotechar", "not a supported quote character"),
+    ("partner_id_53_characters", lambda d: d.update(partner_id="g" * 53), "g" * 53, "partner_id",
+     "53 characters long, at most 45"),
 ]
 
 
@@ -226,6 +248,65 @@ def test_registry_rereads_changed_added_and_removed_files(tmp_path: Path) -> Non
     (tmp_path / "gemeente_den_haag.yml").write_text(yaml.safe_dump(edited, allow_unicode=True), encoding="utf-8")
     with pytest.raises(RegistryError, match="schedule"):
         load_registry(tmp_path)
+
+
+def test_partner_id_of_45_characters_is_the_longest_role_name(tmp_path: Path) -> None:
+    from regiowerk.access import partner_role
+
+    data = _base()
+    data["partner_id"] = "g" * 45
+    data["connector"].pop("directory")
+    path = tmp_path / f"{'g' * 45}.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert len(partner_role(load_partner(path).partner_id)) == 63
+
+
+def _copy_partners(tmp_path: Path) -> None:
+    for f in PARTNER_FILES:
+        (tmp_path / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def test_second_file_for_the_same_partner_is_refused(tmp_path: Path) -> None:
+    """gemeente_westland.yml and gemeente_westland.yaml: neither silently wins."""
+    _copy_partners(tmp_path)
+    (tmp_path / "gemeente_westland.yaml").write_text((PARTNERS_DIR / "gemeente_westland.yml").read_text(
+        encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(RegistryError) as exc:
+        load_registry(tmp_path)
+    msg = str(exc.value)
+    assert str(tmp_path / "gemeente_westland.yaml") in msg and str(tmp_path / "gemeente_westland.yml") in msg
+    assert "partner_id" in msg and "one file per partner" in msg
+
+
+@pytest.mark.parametrize("directory", ["gemeente_delft", "gemeente_delft/sub", "mbo_roc_mondriaan"])
+def test_a_partner_cannot_use_another_partners_folder(tmp_path: Path, directory: str) -> None:
+    _copy_partners(tmp_path)
+    data = _base()
+    data["connector"]["directory"] = directory
+    (tmp_path / "gemeente_den_haag.yml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RegistryError) as exc:
+        load_registry(tmp_path)
+    msg = str(exc.value)
+    assert str(tmp_path / "gemeente_den_haag.yml") in msg and "connector.directory" in msg  # both files named
+    assert str(tmp_path / f"{directory.split('/')[0]}.yml") in msg
+    assert "every partner has a folder of its own" in msg
+
+
+def test_extract_never_reads_outside_the_drop_folder(tmp_path: Path, monkeypatch) -> None:
+    """The registry is the guard: a partner file whose directory points outside cannot even be loaded, so no
+    stage gets a path outside the drop zone."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "clienten_2026-10-31.csv").write_text("bsn;x\n111222333;y\n", encoding="utf-8")
+    (tmp_path / "partners").mkdir()
+    data = _base()
+    data["connector"]["directory"] = str(outside)
+    (tmp_path / "partners" / "gemeente_den_haag.yml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    monkeypatch.setenv("REGIOWERK_PARTNERS_DIR", str(tmp_path / "partners"))
+    from regiowerk import pipeline
+
+    with pytest.raises(RegistryError, match="connector.file.directory"):
+        pipeline.extract("gemeente_den_haag", "werkzoekenden")
 
 
 # ---------------------------------------------------------------------------------------------- onboarding

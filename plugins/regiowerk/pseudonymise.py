@@ -84,8 +84,10 @@ def region_key(regio_code: str) -> bytes:
 
 
 MIN_KEY_BYTES = 32
-MIN_KEY_BITS = 128  # estimated: length x Shannon entropy per character
-MIN_DISTINCT_CHARACTERS = 12
+# Estimated as length x Shannon entropy per character of the key itself (a 32-character hex key, 128 real bits,
+# estimates at ~115); a repeated or patterned string estimates far lower.
+MIN_KEY_BITS = 96
+MIN_DISTINCT_CHARACTERS = 8
 # Words of the documented placeholders (deploy/env.example: "change-me-...") and other obvious non-keys.
 _PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "placeholder", "example", "replace-me", "your-key",
                       "secret-key", "not-for-production")

@@ -384,8 +384,8 @@ def _check_folders(directory: Path, partners: dict[str, Partner], files: dict[st
             for f in {theirs, other}:
                 if mine == f or mine.startswith(f + "/") or f.startswith(mine + "/"):
                     raise RegistryError(f"{directory / files[pid]}: connector.directory: {mine!r} overlaps the "
-                                        f"drop folder {f!r} of partner {other}; every partner has a folder of "
-                                        f"its own")
+                                        f"drop folder {f!r} of partner {other} ({directory / files[other]}); "
+                                        f"every partner has a folder of its own")
 
 
 # (path, size, mtime_ns) -> parsed partner. Shared between calls: the models are frozen.
