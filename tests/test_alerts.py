@@ -57,7 +57,8 @@ def test_rejected_extract_takes_the_source_from_the_delivery_error():
     alert = alerts.build_alert({"ti": FakeTI(f"partner_{PARTNER}", "werkzoekenden.extract"), "exception": error})
     assert alert.delivery_id is None and alert.source == "clienten_*.csv"
     assert alert.dataset == "werkzoekenden"
-    assert "rejected" in alert.hint and f"regiowerk check FILE --partner {PARTNER} --dataset werkzoekenden" in alert.hint
+    assert "rejected" in alert.hint
+    assert f"regiowerk check FILE --partner {PARTNER} --dataset werkzoekenden" in alert.hint
     assert "delivery not yet assigned from clienten_*.csv" in alert.text()
 
 
@@ -71,6 +72,15 @@ def test_warehouse_task_alert_points_at_the_dbt_log():
 def test_long_errors_are_cut():
     alert = alerts.build_alert({"ti": FakeTI("regiowerk_warehouse", "x"), "exception": ValueError("x" * 5000)})
     assert len(alert.error) == alerts.MAX_ERROR_CHARS
+
+
+def test_any_errors_personal_values_are_masked_in_the_alert():
+    """Not only regiowerk's own errors: a library error quoting a cell (a BSN, a postcode) is masked too."""
+    error = ValueError("could not convert '111222333' (row of 1112.22.333 at 2611AB)")
+    alert = alerts.build_alert({"ti": FakeTI(f"partner_{PARTNER}", "werkzoekenden.validate"), "exception": error})
+    text = alert.text()
+    assert "111222333" not in text and "1112.22.333" not in text and "2611AB" not in text
+    assert "could not convert '(value masked)'" in text
 
 
 class _Hook(BaseHTTPRequestHandler):

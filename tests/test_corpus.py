@@ -9,7 +9,10 @@ received = loaded + quarantined.
 from __future__ import annotations
 
 import copy
+import io
 import json
+import logging
+import os
 import re
 import shutil
 import sqlite3
@@ -69,6 +72,16 @@ def write_xlsx(path: Path, spec: dict) -> None:
     for cells in spec.get("merge", []):
         ws.merge_cells(cells)
     wb.save(path)
+    if spec.get("generate") == "broken_sheet_xml":  # the sheet's XML cut in half: a parser error, not a zip error
+        import zipfile
+
+        original = path.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(original)) as zin, zipfile.ZipFile(path, "w") as zout:
+            for info in zin.infolist():
+                data = zin.read(info.filename)
+                if info.filename == "xl/worksheets/sheet1.xml":
+                    data = data[: len(data) // 2]
+                zout.writestr(info, data)
 
 
 def write_sqlite(path: Path, spec: dict) -> None:
@@ -96,9 +109,9 @@ def stage_input(case: dict, partner: dict, tmp: Path, monkeypatch, servers: list
     dataset = case.get("dataset", "werkzoekenden")
     if kind in ("file", "xlsx"):
         folder = tmp / "drop" / (partner["connector"].get("directory") or partner["partner_id"])
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
         glob = partner["datasets"][dataset]["source"]
-        target = folder / glob.replace("*", "2026-10-31")
+        target = folder / (case.get("input_name") or glob.replace("*", "2026-10-31"))
         spec = case["input"]
         if kind == "xlsx":
             write_xlsx(target, spec)
@@ -136,26 +149,135 @@ def run_stages(partner_id: str, dataset: str) -> DeliveryError | dict:
         return e
 
 
+def stage_previous(case: dict, partner: dict, tmp: Path) -> int:
+    """Drop the case's ``previous`` file under the dataset's usual name; returns its data rows."""
+    folder = tmp / "drop" / partner["partner_id"]
+    folder.mkdir(parents=True, exist_ok=True)
+    source = CORPUS / "files" / case["previous"]
+    shutil.copyfile(source, folder / "clienten_2026-10-31.csv")
+    return len(source.read_text(encoding="utf-8").splitlines()) - 1
+
+
+def alert_text(error: DeliveryError, partner_id: str, dataset: str) -> str:
+    """The failure alert the partner DAG's callback would log and post for this rejection."""
+    from regiowerk import alerts
+
+    return alerts.build_alert({"exception": error, "dag_id": f"partner_{partner_id}", "run_id": "corpus"}).text()
+
+
+def self_check(case: dict, partner: dict, tmp: Path, dataset: str, capsys) -> str:
+    """``regiowerk check`` on the case's file (terminal and HTML): a rejected delivery exits 2 with one line and
+    no traceback; the output is returned for the personal-value scan."""
+    from regiowerk import selfcheck
+
+    folder = tmp / "drop" / (partner["connector"].get("directory") or partner["partner_id"])
+    name = case.get("input_name") or partner["datasets"][dataset]["source"].replace("*", "2026-10-31")
+    html_path = tmp / "data" / "check.html"
+    capsys.readouterr()
+    code = selfcheck.main([str(folder / name), "--partner", partner["partner_id"], "--dataset", dataset,
+                           "--html", str(html_path)])
+    out, err = capsys.readouterr()
+    if "rejected" in case["expected"]:
+        assert code == 2, out + err
+        assert "Traceback" not in out + err
+        reason = [line for line in out.splitlines() if line.startswith("reason: ")]
+        assert len(reason) == 1 and case["expected"]["rejected"] in reason[0], out
+    else:
+        assert code in (0, 1), out + err
+    return out + err + html_path.read_text(encoding="utf-8")
+
+
+# What must never be found after a case: a BSN (8 or 9 digits or a display form, passing the elfproef), a full
+# postcode, a birth date (the corpus's persons are born 1900-2009; every other date in it lies in 2025-2030).
+_BIRTH_DATE = re.compile(r"(?<![0-9])(?:(?:19[0-9]{2}|200[0-9])[-/.][0-9]{1,2}[-/.][0-9]{1,2}|"
+                         r"[0-9]{1,2}[-/.][0-9]{1,2}[-/.](?:19[0-9]{2}|200[0-9]))(?![0-9])")
+_POSTCODE_ANY = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{3} ?[A-Za-z]{2}(?![0-9A-Za-z])")
+
+
+def personal_values_in(text: str) -> list[str]:
+    from regiowerk import masking
+
+    found = [m.group(0) for m in masking.BSN_IN_TEXT.finditer(text)
+             if masking.elfproef_digits(re.sub(r"[^0-9]", "", m.group(0)))]
+    found += [m.group(0) for m in _POSTCODE_ANY.finditer(text) if masking.is_postcode(m.group(0))
+              and (m.group(0)[4] != " " or m.group(0)[5:].isupper())]
+    found += [m.group(0) for m in _BIRTH_DATE.finditer(text)]
+    return found
+
+
+def assert_nothing_personal(tmp: Path, texts: list[str]) -> None:
+    """Every output of the case holds no BSN, full postcode or birth date: the warehouse tables, every file in
+    the data folder (landing Parquet, validation reports, markers, staging leftovers), logs, alert and check
+    output."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    outputs = list(texts)
+    if (tmp / "warehouse.duckdb").exists():
+        con = duckdb.connect(str(tmp / "warehouse.duckdb"), read_only=True)
+        try:
+            tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+            for schema, table in tables:
+                rows = con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()
+                outputs.append(f"{schema}.{table}: " + " | ".join(map(str, rows)))
+        finally:
+            con.close()
+    for path in (tmp / "data").rglob("*"):
+        if not path.is_file() or path.suffix == ".enc":  # encrypted staging: no clear text to find
+            continue
+        if path.suffix == ".parquet":
+            outputs.append(f"{path}: {pq.read_table(path).to_pylist()}")
+        else:
+            outputs.append(f"{path}: {path.read_text(encoding='utf-8', errors='replace')}")
+    for text in outputs:
+        found = personal_values_in(text)
+        assert not found, f"personal values {found[:5]} in {text[:300]}"
+
+
+def test_scan_finds_what_it_must():
+    """The scan itself is not blind: each kind of planted value is found, the masked forms are not."""
+    assert personal_values_in("x 100000010 y") == ["100000010"]
+    assert personal_values_in("1000.00.010, 2611AB, 2611 AB, 1990-05-01, 01-05-1990") == [
+        "1000.00.010", "2611AB", "2611 AB", "1990-05-01", "01-05-1990"]
+    assert personal_values_in("(value masked) 100000011 2026-10-31 row 1500 at 0a100000010b") == []
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_case(case, corpus_env, monkeypatch):
+def test_case(case, corpus_env, monkeypatch, caplog, capsys):
     tmp = corpus_env
     partner = partner_yaml(case)
     partner_id = partner["partner_id"]
     dataset = case.get("dataset", "werkzoekenden")
     (tmp / "partners" / f"{partner_id}.yml").write_text(yaml.safe_dump(partner, sort_keys=False), encoding="utf-8")
     servers: list = []
+    caplog.set_level(logging.DEBUG)
+    previous_rows = 0
     try:
+        if case.get("previous"):  # an earlier delivery, loaded before the one under test
+            first = stage_previous(case, partner, tmp)
+            assert run_stages(partner_id, dataset)["status"] == "loaded"
+            previous_rows = first
+            os.utime(tmp / "drop" / partner_id / "clienten_2026-10-31.csv", ns=(10**18, 10**18))
         stage_input(case, partner, tmp, monkeypatch, servers)
+        if case.get("previous"):  # the new file is modified after the loaded one
+            later = 10**18 + 10**9
+            os.utime(tmp / "drop" / partner_id / case["input_name"], ns=(later, later))
         outcome = run_stages(partner_id, dataset)
     finally:
         for api in servers:
             api.stop()
     expected = case["expected"]
+    texts = [caplog.text]
+    if isinstance(outcome, DeliveryError):
+        texts.append(alert_text(outcome, partner_id, dataset))
+    if case["connector"] in ("file", "xlsx") and case.get("check") != "pipeline_only":
+        texts.append(self_check(case, partner, tmp, dataset, capsys))
+    assert_nothing_personal(tmp, texts)
 
     con = warehouse.connect(read_only=True)
     try:
         deliveries = con.execute("SELECT status, message, rows_received, rows_loaded, rows_quarantined "
-                                 "FROM audit.deliveries WHERE partner_id = ? AND dataset = ?",
+                                 "FROM audit.deliveries WHERE partner_id = ? AND dataset = ? ORDER BY received_at",
                                  [partner_id, dataset]).fetchall()
         quarantine = con.execute("SELECT bron_rij, redenen, waarden FROM audit.quarantine WHERE partner_id = ? "
                                  "ORDER BY bron_rij", [partner_id]).fetchall()
@@ -163,6 +285,9 @@ def test_case(case, corpus_env, monkeypatch):
                           [partner_id]).fetchdf()
     finally:
         con.close()
+    if case.get("previous"):  # the previous delivery loaded; the one under test is the second row
+        assert len(deliveries) == 2 and deliveries[0][0] == "loaded", deliveries
+        deliveries = deliveries[1:]
     assert len(deliveries) == 1, deliveries
     status, message, received, loaded, quarantined = deliveries[0]
 
@@ -172,7 +297,7 @@ def test_case(case, corpus_env, monkeypatch):
         assert expected["rejected"] in message, message
         assert f"partner {partner_id}, dataset {dataset}" in message
         assert (received, loaded, quarantined) == (0, 0, 0)
-        assert quarantine == [] and raw.empty
+        assert quarantine == [] and len(raw) == previous_rows
         return
 
     assert not isinstance(outcome, DeliveryError), f"unexpected rejection: {outcome}"
@@ -209,3 +334,63 @@ def test_corpus_is_broad():
     assert {c["connector"] for c in CASES} == {"file", "xlsx", "rest", "sql"}
     assert sum("rejected" in c["expected"] for c in CASES) >= 8
     assert sum(bool(c["expected"].get("quarantined")) for c in CASES) >= 8
+
+
+def test_whole_corpus_on_postgres_leaves_nothing_personal(tmp_path, monkeypatch, caplog):
+    """The whole corpus into one PostgreSQL warehouse (a real server), then every table of it is scanned: no BSN,
+    full postcode or birth date anywhere, and every case that must be rejected left its own `rejected` row."""
+    import psycopg2
+    from pg_server import fresh_database
+
+    url = fresh_database("rw_corpus")
+    monkeypatch.setenv("REGIOWERK_WAREHOUSE_URL", url)
+    caplog.set_level(logging.DEBUG)
+    rejected_cases = 0
+    for case in CASES:
+        tmp = tmp_path / case["id"]
+        for name in ("partners", "drop", "data"):
+            (tmp / name).mkdir(parents=True)
+        monkeypatch.setenv("REGIOWERK_PARTNERS_DIR", str(tmp / "partners"))
+        monkeypatch.setenv("REGIOWERK_DROP_DIR", str(tmp / "drop"))
+        monkeypatch.setenv("REGIOWERK_DATA_DIR", str(tmp / "data"))
+        partner = partner_yaml(case)
+        dataset = case.get("dataset", "werkzoekenden")
+        partner["datasets"][dataset]["max_row_drop"] = None  # cases share partner ids in this one warehouse
+        (tmp / "partners" / f"{partner['partner_id']}.yml").write_text(yaml.safe_dump(partner, sort_keys=False),
+                                                                         encoding="utf-8")
+        servers: list = []
+        try:
+            if case.get("previous"):
+                stage_previous(case, partner, tmp)
+                run_stages(partner["partner_id"], dataset)
+                os.utime(tmp / "drop" / partner["partner_id"] / "clienten_2026-10-31.csv", ns=(10**18, 10**18))
+            stage_input(case, partner, tmp, monkeypatch, servers)
+            if case.get("previous"):
+                later = 10**18 + 10**9
+                os.utime(tmp / "drop" / partner["partner_id"] / case["input_name"], ns=(later, later))
+            outcome = run_stages(partner["partner_id"], dataset)
+        finally:
+            for api in servers:
+                api.stop()
+        if "rejected" in case["expected"]:
+            assert isinstance(outcome, DeliveryError), (case["id"], outcome)
+            rejected_cases += 1
+        assert_nothing_personal(tmp, [])  # landing files and reports of this case
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM audit.deliveries WHERE status = 'rejected'")
+            assert cur.fetchone()[0] == rejected_cases
+            cur.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')")
+            tables = cur.fetchall()
+            assert ("audit", "quarantine") in tables and ("raw", "werkzoekenden") in tables
+            texts = [caplog.text]
+            for schema, table in tables:
+                cur.execute(f'SELECT * FROM "{schema}"."{table}"')
+                texts.append(f"{schema}.{table}: " + " | ".join(map(str, cur.fetchall())))
+    finally:
+        conn.close()
+    for text in texts:
+        found = personal_values_in(text)
+        assert not found, f"personal values {found[:5]} in {text[:300]}"

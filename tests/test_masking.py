@@ -170,3 +170,11 @@ def test_production_accepts_a_random_key(monkeypatch):
     for key in (secrets.token_hex(32), secrets.token_urlsafe(32), secrets.token_hex(16)):
         monkeypatch.setenv("REGIOWERK_PSEUDONYM_KEY_AM21", key)
         assert region_key("AM21") == key.encode()
+
+
+def test_cli_refuses_to_start_with_an_unknown_environment(monkeypatch, capsys):
+    from regiowerk import cli
+
+    monkeypatch.setenv("REGIOWERK_ENV", "prod")
+    assert cli.main(["registry"]) == 2
+    assert "REGIOWERK_ENV='prod' is not one of development, test, production" in capsys.readouterr().err

@@ -111,7 +111,7 @@ def test_unknown_partner_or_dataset_exits_2(tmp_path, partners, capsys):
 
 
 FILE_CASES = [c for c in CASES if c["connector"] == "file" and isinstance(c["input"], str)
-              and not c.get("overrides")]
+              and not c.get("overrides") and c.get("check") != "pipeline_only"]
 
 
 @pytest.mark.parametrize("case", FILE_CASES, ids=[c["id"] for c in FILE_CASES])
@@ -127,6 +127,33 @@ def test_same_verdict_as_the_pipeline(case, partners):
         expected["received"], expected["loaded"], len(expected["quarantined"]))
     assert {p.row for p in result.problems} == {int(k) for k in expected["quarantined"]}
     assert result.exit_code == (1 if expected["quarantined"] else 0)
+
+
+def test_malformed_file_is_one_line_exit_2_and_traceback_only_with_debug(tmp_path, partners, capsys):
+    """A file whose parser crashes (an XLSX with its sheet XML cut off) is a rejection, not a crash."""
+    import io
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Clienten"
+    wb.active.append(["bsn", "naam"])
+    wb.active.append(["100000010", "A. Jansen"])
+    sink = io.BytesIO()
+    wb.save(sink)
+    path = tmp_path / "clienten_kapot.xlsx"
+    with zipfile.ZipFile(io.BytesIO(sink.getvalue())) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            zout.writestr(info, data[: len(data) // 2] if info.filename == "xl/worksheets/sheet1.xml" else data)
+    assert selfcheck.main([str(path), "--partner", "corpus_gemeente_xlsx"]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert [line for line in out.splitlines() if line.startswith("reason: ")][0].count("ParseError") == 1
+    assert selfcheck.main([str(path), "--partner", "corpus_gemeente_xlsx", "--debug"]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" in err and "ParseError" in err
 
 
 def test_xlsx_and_rest_files(tmp_path, partners):

@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 
+from regiowerk import masking
+
 log = logging.getLogger(__name__)
 
 WEBHOOK_VARIABLE = "regiowerk_alert_webhook_url"
@@ -82,6 +84,7 @@ def build_alert(context) -> FailureAlert:
     task_id = str(getattr(ti, "task_id", None) or "?")
     error = context.get("exception")
     error_text = (f"{type(error).__name__}: {error}" if error is not None else "unknown error")[:MAX_ERROR_CHARS]
+    error_text = masking.mask_text(error_text)  # any task's error, not only regiowerk's own, may quote a value
     partner_id = getattr(error, "partner_id", None)
     if partner_id is None and dag_id.startswith(PARTNER_DAG_PREFIX):
         partner_id = dag_id.removeprefix(PARTNER_DAG_PREFIX)

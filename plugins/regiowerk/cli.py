@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 
+from regiowerk import settings
 from regiowerk.errors import RegiowerkError
 from regiowerk.registry import RegistryError
 
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        settings.environment()  # an unknown REGIOWERK_ENV fails closed before any command runs
         return args.func(args)
     except (RegistryError, RegiowerkError) as e:
         print(f"regiowerk: {e}", file=sys.stderr)

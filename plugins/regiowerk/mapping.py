@@ -31,6 +31,7 @@ from regiowerk.registry import DatasetMapping, FileConnector, Partner
 
 ROW_COLUMN = "_bron_rij"
 _POSTCODE = r"^\s*([1-9][0-9]{3})\s?([A-Za-z]{2})?\s*$"
+MIN_YEAR = 1900  # no date of a person, benefit or vacancy lies before; 0001-01-01 is an exporter's "no date"
 MAX_VALUE_CHARS = 1000  # no canonical value is longer; a longer one is a broken export (or an attack)
 HEADER_REPEATED = "row repeats the header row (column names as values); remove the extra header from the export"
 _EXCEL_SERIAL = re.compile(r"^[1-9][0-9]{4}(\.[0-9]+)?$")  # 10000..99999: 1927-05-18 .. 2173-10-14
@@ -162,7 +163,10 @@ def _parse(s: pd.Series, col: canonical.Column, mapping: DatasetMapping, decimal
         ok = pd.notna(dates)
         out.add(present & ~ok, lambda p: f"{col.name}: {_shown(col, s.iloc[p])} is not a date in format "
                                          f"{mapping.date_format}{_serial_hint(s.iloc[p])}")
-        return pd.Series(dates, dtype=object)
+        early = _per_distinct(dates, lambda d: d.year < MIN_YEAR, missing=False).astype(bool)
+        out.add(early, lambda p: f"{col.name}: {_shown(col, s.iloc[p])} lies before {MIN_YEAR}: not a plausible "
+                                 f"date (a placeholder such as 0001-01-01?)")
+        return pd.Series(np.where(early, None, dates), dtype=object)
     if col.type == "boolean":
         trues = {v.lower() for v in mapping.true_values}
         falses = {v.lower() for v in mapping.false_values}

@@ -155,7 +155,7 @@ def hint_for(reason: str, column: str | None, partner: Partner, dataset: str) ->
     if "missing (required)" in reason:
         return f"Fill in {col}: it is required for every row."
     if reason.startswith("postcode:"):
-        return "Use a Dutch postcode: four digits (not starting with 0) and two letters, e.g. 2611 AB."
+        return "Use a Dutch postcode: four digits (not starting with 0) and two letters, with at most one space."
     if "is in the future" in reason:
         return f"{col} lies after today: check the date in the source system."
     if "is not a gemeente of" in reason:
@@ -267,7 +267,7 @@ def check_file(file: Path | str, partner: Partner, dataset: str | None = None) -
     except RegiowerkError:
         raise
     except Exception as e:  # noqa: BLE001 - a malformed file is a rejection with a one-line reason, not a crash
-        result.rejected = str(unexpected_failure(partner.partner_id, dataset, str(file), "reading", e))
+        result.rejected = str(unexpected_failure(partner.partner_id, dataset, str(file), "extract", e))
         result.error = e
         return result
     frame = _parquet_round_trip(mapped.frame)

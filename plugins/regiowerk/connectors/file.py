@@ -122,15 +122,41 @@ def _frame(ctx: DeliveryContext, header: list[Any], rows: list[tuple[int, list[A
         raise ctx.error(f"the last row (row {number}) has {len(values)} of {width} values and the file does not "
                         f"end with a line break: the file seems truncated (an interrupted upload?); deliver the "
                         f"complete file again", column=names[len(values)] if len(values) < width else None)
+    if kept and truncated and kept[-1][0] == rows[-1][0] and _cut_in_last_field(kept, width):
+        number = kept[-1][0]
+        raise ctx.error(f"the last value of the last row (row {number}) is shorter than in every other row and "
+                        f"the file does not end with a line break: the file seems truncated (an interrupted "
+                        f"upload?); deliver the complete file again", column=names[-1])
     if not kept:
         raise ctx.error("the file holds only a header and no data rows")
     return make_frame(ctx, names, (v for _, v in kept), (n for n, _ in kept))
+
+
+def _cut_in_last_field(rows: list[tuple[int, list[Any]]], width: int) -> bool:
+    """A file without a final line break whose last row is complete may still be cut inside its last field: so
+    when that value is shorter than the same column in every other row and those all have one length (a date, a
+    code), the file is taken as truncated."""
+    last = rows[-1][1]
+    if len(last) < width or len(rows) < 3:
+        return False
+    lengths = {len(str(r[width - 1])) for _, r in rows[:-1] if len(r) >= width and r[width - 1] not in (None, "")}
+    value = last[width - 1]
+    return len(lengths) == 1 and value not in (None, "") and len(str(value)) < next(iter(lengths))
 
 
 def _decode(ctx: DeliveryContext, data: bytes, encoding: str) -> str:
     # A UTF-8 byte order mark is stripped also when the partner file says plain "utf-8".
     if codecs.lookup(encoding).name == "utf-8":
         encoding = "utf-8-sig"
+    if codecs.lookup(encoding).name != "utf-8-sig" and not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # not UTF-8: decode as the partner file says
+        else:  # multi-byte UTF-8 that would turn into 'BeÃ«indigd' when read as a one-byte encoding
+            raise ctx.error(f"the file is UTF-8 (its non-ASCII bytes are UTF-8 characters) but connector.encoding "
+                            f"is {encoding!r}: reading it so would garble every accented letter; set "
+                            f"connector.encoding to 'utf-8' in the partner file, or export as {encoding}")
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as e:

@@ -33,6 +33,10 @@ from regiowerk.watermarks import WatermarkStore
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_SECONDS = 300.0
+# Limits on what a page (or a saved answer) may be: bigger or deeper is a broken or hostile answer, rejected with
+# a message instead of exhausting memory or the parser's recursion.
+MAX_PAGE_BYTES = 256 * 1024 * 1024
+MAX_VALUE_DEPTH = 16  # nesting of one record's field (a list of objects of lists ...)
 TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 T = TypeVar("T")
 
@@ -146,7 +150,7 @@ class RestClient:
             if not response.ok:
                 return response, None
             try:
-                return response, response.json()
+                return response, parse_json(self.ctx, response.content, label)
             except ValueError as e:
                 raise _Retryable(f"malformed JSON ({e})") from None
 
@@ -235,12 +239,44 @@ def extract_rest(partner: Partner, dataset: str, watermarks: WatermarkStore | No
                       started if incremental else None)
 
 
+def parse_json(ctx: DeliveryContext, data: bytes, label: str) -> Any:
+    """JSON text within the limits: at most :data:`MAX_PAGE_BYTES`, and nesting the parser can hold (a
+    RecursionError becomes a rejection). Raises ValueError for text that is not JSON."""
+    import json
+
+    if len(data) > MAX_PAGE_BYTES:
+        raise ctx.error(f"{label}: the answer is {len(data) / 2**20:.0f} MiB, more than the "
+                        f"{MAX_PAGE_BYTES // 2**20} MiB a page may be; lower connector.pagination.page_size")
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ctx.error(f"{label}: the JSON is nested too deeply to be a delivery (a broken or hostile answer); "
+                        f"a record field may nest at most {MAX_VALUE_DEPTH} levels") from None
+
+
+def _too_deep(value: Any) -> bool:
+    """Does a JSON value nest lists/objects more than :data:`MAX_VALUE_DEPTH` levels? (iterative: no recursion)"""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_VALUE_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
 def records_frame(ctx: DeliveryContext, mapping: DatasetMapping, records: list[Any]):
-    """The contract frame of a list of JSON records (record index, 1-based, as ``_bron_rij``)."""
+    """The contract frame of a list of JSON records (record index, 1-based, as ``_bron_rij``). A field nested
+    deeper than :data:`MAX_VALUE_DEPTH` rejects the delivery."""
     columns: dict[str, None] = {}
     for index, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             raise ctx.error(f"record {index} is a {type(record).__name__}, expected a JSON object")
+        for key, value in record.items():
+            if isinstance(value, (dict, list)) and _too_deep(value):
+                raise ctx.error(f"record {index}, field {key!r}: nested more than {MAX_VALUE_DEPTH} levels deep; "
+                                f"a broken or hostile answer", column=str(key))
         columns.update(dict.fromkeys(record))
     if not records:
         # No (changed) records: an empty frame that still has the columns the mapping reads.
@@ -252,7 +288,6 @@ def records_frame(ctx: DeliveryContext, mapping: DatasetMapping, records: list[A
 def read_records_file(partner: Partner, dataset: str, path) -> Extraction:
     """A saved API answer (a JSON list of records, or one page object holding them under the results key) read
     as a delivery of ``dataset``: what ``regiowerk check`` uses for REST partners."""
-    import json
     from pathlib import Path
 
     connector = partner.connector
@@ -261,7 +296,7 @@ def read_records_file(partner: Partner, dataset: str, path) -> Extraction:
     ctx = DeliveryContext(partner.partner_id, dataset, str(path))
     data = ctx.read_bytes(path)
     try:
-        body = json.loads(data.decode("utf-8-sig"))
+        body = parse_json(ctx, data.decode("utf-8-sig").encode("utf-8"), "the file")
     except (UnicodeDecodeError, ValueError) as e:
         raise ctx.error(f"not a JSON file: {e}") from None
     if isinstance(body, dict):

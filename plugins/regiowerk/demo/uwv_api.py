@@ -8,6 +8,7 @@ Stdlib only. It listens on 127.0.0.1 (a free port by default) in a daemon thread
         api.faults.append(("500",))           # then an HTTP 500
         api.faults.append(("timeout", 0.5))   # then answer only after 0.5 s
         api.faults.append(("malformed",))     # then a 200 with a broken JSON body
+        api.faults.append(("deep", 200000))   # then a 200 whose record is nested 200,000 levels deep
         api.faults.append(("expire_token",))  # then invalidate all tokens (this request gets 401)
         api.faults.append(("pass",))          # then serve normally (to aim a later fault at page 2)
         api.requests                          # [LoggedRequest(method, path, query), ...]
@@ -209,6 +210,9 @@ def _make_handler(api: UwvApiServer) -> type[BaseHTTPRequestHandler]:
                 return self._send(404, {"error": "not_found", "endpoints": sorted(api.records)})
             if kind == "malformed":
                 return self._send(200, raw=b'{"results": [{"bsn": "1234')
+            if kind == "deep":  # a record nested fault[1] levels deep (a parser-crashing page)
+                depth = int(fault[1])
+                return self._send(200, raw=b'{"results": [{"x": ' + b"[" * depth + b"]" * depth + b"}]}")
             try:
                 body = api.page(path, query)
             except ValueError as e:
