@@ -178,3 +178,45 @@ def test_cli_refuses_to_start_with_an_unknown_environment(monkeypatch, capsys):
     monkeypatch.setenv("REGIOWERK_ENV", "prod")
     assert cli.main(["registry"]) == 2
     assert "REGIOWERK_ENV='prod' is not one of development, test, production" in capsys.readouterr().err
+
+
+def test_any_exception_in_extract_is_a_recorded_rejection_without_personal_values(tmp_path, monkeypatch, caplog):
+    """A crash inside a connector (here: a library error quoting a cell) becomes a DeliveryError naming partner,
+    dataset, stage and error kind; the log's traceback and audit.deliveries.message are masked."""
+    import logging
+    import shutil
+    from pathlib import Path
+
+    from regiowerk import pipeline, warehouse
+    from regiowerk.connectors import file as file_connector
+
+    corpus = Path(__file__).parent / "corpus"
+    for name in ("partners", "drop/corpus_gemeente"):
+        (tmp_path / name).mkdir(parents=True)
+    shutil.copyfile(corpus / "partners" / "corpus_gemeente.yml", tmp_path / "partners" / "corpus_gemeente.yml")
+    shutil.copyfile(corpus / "files" / "ok.csv", tmp_path / "drop" / "corpus_gemeente" / "clienten_2026-10-31.csv")
+    monkeypatch.setenv("REGIOWERK_PARTNERS_DIR", str(tmp_path / "partners"))
+    monkeypatch.setenv("REGIOWERK_DROP_DIR", str(tmp_path / "drop"))
+    monkeypatch.setenv("REGIOWERK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REGIOWERK_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.delenv("REGIOWERK_WAREHOUSE_URL", raising=False)
+
+    def crash(*args, **kwargs):
+        raise ValueError(f"invalid literal for int(): '{VALID_BSN}' near 2611AB")
+
+    monkeypatch.setattr(file_connector, "read_delivery_file", crash)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(DeliveryError) as exc:
+        pipeline.extract("corpus_gemeente", "werkzoekenden")
+    message = str(exc.value)
+    assert message.startswith("partner corpus_gemeente, dataset werkzoekenden, source ")
+    assert "could not be processed in extract (ValueError: invalid literal for int(): '(value masked)'" in message
+    assert "Traceback" in caplog.text and "crash" in caplog.text  # the engineers' traceback is logged ...
+    assert VALID_BSN not in caplog.text and "2611AB" not in caplog.text  # ... masked
+    pipeline.record_rejection("corpus_gemeente", "werkzoekenden", exc.value)
+    con = warehouse.connect(read_only=True)
+    try:
+        rows = con.execute("SELECT status, message FROM audit.deliveries").fetchall()
+    finally:
+        con.close()
+    assert len(rows) == 1 and rows[0][0] == "rejected" and VALID_BSN not in rows[0][1]

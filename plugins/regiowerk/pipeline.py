@@ -108,7 +108,13 @@ def _rejecting(partner: Partner, dataset: str, source: str, stage: str):
     except (DeliveryError, ConfigurationError):
         raise
     except Exception as e:  # noqa: BLE001 - every failure of a delivery is recorded as a rejection
-        log.warning("%s of %s/%s failed unexpectedly", stage, partner.partner_id, dataset, exc_info=True)
+        import traceback
+
+        from regiowerk import masking
+
+        # the traceback for engineers, masked: a library's message may quote a cell
+        log.warning("%s of %s/%s failed unexpectedly:\n%s", stage, partner.partner_id, dataset,
+                    masking.mask_text("".join(traceback.format_exception(e))))
         raise unexpected_failure(partner.partner_id, dataset, source, stage, e) from e
 
 
