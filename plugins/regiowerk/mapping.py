@@ -107,7 +107,7 @@ def _apply_values(s: pd.Series, col: canonical.Column, mapping: DatasetMapping, 
     lookup: dict[str, str | None] = {}
     if mapping.accept_canonical_codes:
         lookup.update({value_key(c): c for c in canonical.CODE_LISTS.get(col.code_list or "", ())})
-    lookup.update({value_key(k): v for k, v in mapping.values[col.name].items()})
+    lookup.update({value_key(k): v for k, v in mapping.values.get(col.name, {}).items()})
 
     def convert(text: str) -> tuple[str | None, list[str]]:
         parts = text.split(",") if col.type == "list" else [text]
@@ -259,7 +259,7 @@ def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key
         s = _too_long(s, col, out)
         if col.type == "list":  # split on the partner's separator first, so code tables see single codes
             s = _parse(s, col, mapping, decimal, out)
-        if col.name in mapping.values:
+        if col.name in mapping.values or (mapping.accept_canonical_codes and col.code_list):
             s = _apply_values(s, col, mapping, where, out)
         if col.type == "list":
             result[col.name] = s
