@@ -46,6 +46,9 @@ def test_every_row_quarantined_is_rejected_with_exit_2(tmp_path, partners, capsy
     out = capsys.readouterr().out
     assert code == 2
     assert "oordeel: AFGEWEZEN: elke rij zou in quarantaine gaan (er wordt niets geladen)" in out
+    # An unmapped code leaves regeling empty: "regeling: missing (required)" follows from it and is not listed.
+    assert "2 x regeling: local code" not in out and "1 x regeling: local code 'XX' has no mapping" in out
+    assert "missing (required)" not in out
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<html lang='nl'>" in page and "Zelfcontrole van clienten_2026-10-31.csv" in page
     assert "elke rij zou in quarantaine gaan" in page and "Alle problemen" in page

@@ -298,12 +298,15 @@ def _parses_date(text: str, fmt: str) -> bool:
 
 
 def _fold_follow_on(reasons: list[str]) -> list[str]:
-    """Drop reasons on a derived column when the same row has a reason on its source column."""
-    columns = {m.group(1) for r in reasons if (m := re.match(r"^([a-z][a-z0-9_]*):", r))}
+    """Drop the follow-on reasons of a row: a reason on a derived column when the row has a reason on its source
+    column, and "<column>: missing (required)" when the row has another reason on that column (an unmapped code
+    or an unparsable value leaves the column empty)."""
+    columns = [m.group(1) if (m := re.match(r"^([a-z][a-z0-9_]*):", r)) else None for r in reasons]
     kept = []
-    for reason in reasons:
-        m = re.match(r"^([a-z][a-z0-9_]*):", reason)
-        if m and _FOLLOW_ON.get(m.group(1)) in columns:
+    for reason, column in zip(reasons, columns, strict=True):
+        if column and _FOLLOW_ON.get(column) in columns:
+            continue
+        if column and reason == f"{column}: missing (required)" and columns.count(column) > 1:
             continue
         kept.append(reason)
     return kept
