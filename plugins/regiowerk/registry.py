@@ -36,7 +36,9 @@ class _Strict(BaseModel):
 
 
 class FileConnector(_Strict):
-    """Files dropped by the partner (SFTP or portal) in ``<drop>/<directory>``."""
+    """Files dropped by the partner (portal) in ``<drop>/<directory>``, or read from its SFTP server
+    (``transport: sftp``). The field-export options (header_row, footers, newest, ...) are read by
+    :mod:`regiowerk.connectors.file`."""
 
     type: Literal["file"]
     directory: str | None = Field(None, description="Folder below the drop zone; defaults to the partner id.")
