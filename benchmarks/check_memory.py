@@ -1,14 +1,16 @@
 """Peak memory of ``regiowerk check`` on a big CSV export (issue 15: at most 1.5 GB for 2M rows).
 
-Generates a gemeente export of ``--rows`` rows (default 2,000,000; about 290 MB: BSN, name, street address,
+Generates a gemeente export of ``--rows`` rows (default 2,000,000; about 175 MB: BSN, name, street address,
 gemeente, postcode, birth date, regeling, status, peildatum, hours), writes a partner file for it into a temporary
 partners folder, runs ``regiowerk check`` on it in a fresh process and measures that process's peak resident set
-size (``ru_maxrss`` of the child). Every 500th row carries a defect (unknown code), so the check reports problems
-as it would for a real export. Writes ``benchmarks/check_memory.md`` with the result unless ``--no-write``.
+size (``ru_maxrss`` of that process, from ``wait4``). ``--pipeline`` also runs the four pipeline stages on it,
+each in its own process as under Airflow, and reports their peaks. Every 500th row carries a defect (unknown
+code), so the check reports problems as it would for a real export. Writes ``benchmarks/check_memory.md`` with
+the result unless ``--no-write``.
 
-    uv run python benchmarks/check_memory.py [--rows N] [--keep DIR]
+    uv run python benchmarks/check_memory.py [--rows N] [--pipeline] [--keep DIR]
 
-Not a timed test: it takes a few minutes on two shared cores.
+Not a timed test: it takes several minutes on two shared cores.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import datetime as dt
 import os
 import platform
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -79,7 +80,18 @@ def write_export(path: Path, rows: int, seed: int = 15) -> int:
     return path.stat().st_size
 
 
-def measure(rows: int, work: Path) -> dict:
+def run_measured(cmd: list[str], env: dict) -> tuple[int, str, str, int]:
+    """Run ``cmd``; (exit code, stdout, stderr, peak RSS in bytes of that process alone, from wait4)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return proc.returncode, out.read(), err.read(), usage.ru_maxrss * 1024  # KiB on Linux
+
+
+def measure(rows: int, work: Path, pipeline: bool = False) -> dict:
     partners = work / "partners"
     partners.mkdir(parents=True, exist_ok=True)
     (partners / "bench_gemeente.yml").write_text(yaml.safe_dump(PARTNER, sort_keys=False), encoding="utf-8")
@@ -90,13 +102,45 @@ def measure(rows: int, work: Path) -> dict:
     env = {**os.environ, "REGIOWERK_PARTNERS_DIR": str(partners), "REGIOWERK_DATA_DIR": str(work / "data"),
            "REGIOWERK_WAREHOUSE": str(work / "warehouse.duckdb")}
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "regiowerk.cli", "check", str(export), "--partner", "bench_gemeente"],
-                          env=env, capture_output=True, text=True, cwd=ROOT)
+    code, stdout, stderr, peak = run_measured(
+        [sys.executable, "-m", "regiowerk.cli", "check", str(export), "--partner", "bench_gemeente"], env)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # KiB on Linux
-    return {"rows": rows, "file_bytes": size, "generate_seconds": round(generated, 1),
-            "check_seconds": round(seconds, 1), "exit_code": proc.returncode, "peak_rss_bytes": peak,
-            "stdout": proc.stdout, "stderr": proc.stderr[-2000:]}
+    result = {"rows": rows, "file_bytes": size, "generate_seconds": round(generated, 1),
+            "check_seconds": round(seconds, 1), "exit_code": code, "peak_rss_bytes": peak,
+            "stdout": stdout, "stderr": stderr[-2000:], "pipeline": []}
+    if pipeline:
+        result["pipeline"] = measure_pipeline(work, env)
+    return result
+
+
+_STAGE = """
+import json, sys
+from regiowerk import pipeline
+stage, arg = sys.argv[1], sys.argv[2]
+if stage == "extract":
+    out = pipeline.extract("bench_gemeente", "werkzoekenden")
+else:
+    out = getattr(pipeline, stage)(json.loads(arg))
+print(json.dumps(out, default=str))
+"""
+
+
+def measure_pipeline(work: Path, env: dict) -> list[tuple[str, int, float]]:
+    """The four pipeline stages, each in a fresh process as Airflow runs each task: (stage, peak RSS, seconds)."""
+    drop = work / "drop" / "bench_gemeente"
+    drop.mkdir(parents=True, exist_ok=True)
+    (drop / "clienten_2026-10-31.csv").unlink(missing_ok=True)
+    os.link(work / "clienten_2026-10-31.csv", drop / "clienten_2026-10-31.csv")
+    env = {**env, "REGIOWERK_DROP_DIR": str(work / "drop")}
+    out, stages = "", []
+    for stage in ("extract", "pseudonymise", "validate", "load"):
+        started = time.perf_counter()
+        code, stdout, stderr, peak = run_measured([sys.executable, "-c", _STAGE, stage, out], env)
+        if code:
+            raise RuntimeError(f"{stage} failed: {stderr[-2000:]}")
+        out = stdout.strip().splitlines()[-1]
+        stages.append((stage, peak, round(time.perf_counter() - started, 1)))
+    return stages
 
 
 def report(result: dict) -> str:
@@ -115,6 +159,9 @@ def report(result: dict) -> str:
         f"| {result['rows']:,} | {result['file_bytes'] / 1024**2:.0f} MB | {gb:.2f} GB | {verdict} | "
         f"{result['check_seconds']:.0f} s | {result['exit_code']} |",
         "",
+        *(["Pipeline stages, each in a fresh process as under Airflow (peak RSS of that process): "
+           + ", ".join(f"{stage} {peak / 1024**3:.2f} GB ({sec:.0f} s)" for stage, peak, sec in result["pipeline"]),
+           ""] if result["pipeline"] else []),
         "Terminal summary of the check (first lines):",
         "",
         "```",
@@ -127,14 +174,16 @@ def report(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--pipeline", action="store_true",
+                        help="also run extract, pseudonymise, validate and load on the export (one process each)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep the export")
     parser.add_argument("--no-write", action="store_true", help="print only; do not write benchmarks/check_memory.md")
     args = parser.parse_args(argv)
     if args.keep:
-        result = measure(args.rows, args.keep)
+        result = measure(args.rows, args.keep, args.pipeline)
     else:
         with tempfile.TemporaryDirectory(prefix="regiowerk-check-memory-") as tmp:
-            result = measure(args.rows, Path(tmp))
+            result = measure(args.rows, Path(tmp), args.pipeline)
     text = report(result)
     print(text)
     if result["exit_code"] not in (0, 1):
