@@ -82,6 +82,29 @@ def write_xlsx(path: Path, spec: dict) -> None:
                 if info.filename == "xl/worksheets/sheet1.xml":
                     data = data[: len(data) // 2]
                 zout.writestr(info, data)
+    if spec.get("tamper") or spec.get("pad_mb"):
+        _tamper_xlsx(path, spec.get("tamper"), spec.get("pad_mb", 0))
+
+
+def _tamper_xlsx(path: Path, tamper: str | None, pad_mb: int) -> None:
+    """Rewrite a saved workbook: an external entity or broken XML in the first sheet, or an extra zip member of
+    ``pad_mb`` MB (zeros: tiny packed, big unpacked)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zin:
+        members = [(info, zin.read(info)) for info in zin.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info, data in members:
+            if info.filename == "xl/worksheets/sheet1.xml" and tamper == "external_entity":
+                body = data.decode("utf-8")
+                body = body.split("?>", 1)[1] if body.startswith("<?xml") else body
+                data = ('<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY leak SYSTEM "file:///etc/passwd">]>'
+                        + body.replace("<v>", "<v>&leak;", 1)).encode("utf-8")
+            elif info.filename == "xl/worksheets/sheet1.xml" and tamper == "broken_xml":
+                data = data[: len(data) // 2]
+            zout.writestr(info, data)
+        if pad_mb:
+            zout.writestr("xl/media/padding.bin", b"\0" * (pad_mb * 1024 * 1024))
 
 
 def write_sqlite(path: Path, spec: dict) -> None:

@@ -40,8 +40,9 @@ def test_clean_file_exits_0(tmp_path, partners, capsys):
     code = selfcheck.main([str(CORPUS / "files" / "ok.csv"), "--partner", "corpus_gemeente", "--html", str(html_path)])
     out = capsys.readouterr().out
     assert code == 0
-    assert "received:         3 rows" in out and "would quarantine: 0" in out
-    assert "Every problem" not in html_path.read_text(encoding="utf-8")
+    assert "ontvangen:            3 rijen" in out and "zou in quarantaine:   0" in out
+    assert "oordeel: geaccepteerd, geen problemen" in out
+    assert "Alle problemen" not in html_path.read_text(encoding="utf-8")
 
 
 def bad_file(tmp_path: Path) -> Path:
@@ -65,8 +66,9 @@ def test_problems_exit_1_and_html_lists_each_problem_without_bsn(tmp_path, partn
     out = capsys.readouterr().out
     page = html_path.read_text(encoding="utf-8")
     assert code == 1
-    assert "received:         9 rows" in out and "would load:       1" in out and "would quarantine: 8" in out
-    assert "top reasons:" in out
+    assert "ontvangen:            9 rijen" in out and "zou laden:            1" in out
+    assert "zou in quarantaine:   8" in out and "meest voorkomende problemen:" in out
+    assert "oordeel: geaccepteerd, maar" in out
     # No BSN anywhere: not in the page, not on the terminal (also not the 9-digit form of the 8-digit one).
     for text in (page, out):
         for bsn in BSNS + ["010000021", "100000034"]:
@@ -80,14 +82,14 @@ def test_problems_exit_1_and_html_lists_each_problem_without_bsn(tmp_path, partn
         by_row.setdefault(int(row), []).append((col, value, reason, hint))
     assert set(by_row) == {3, 4, 5, 6, 7, 8, 9, 10}
     assert ("postcode", "(masked)") in [(c, v) for c, v, _, _ in by_row[3]]
-    assert any("GM9999" in v and "region AM21" in r and "CBS gemeente code" in h for _, v, r, h in by_row[4])
+    assert any("GM9999" in v and "region AM21" in r and "CBS-gemeentecode" in h for _, v, r, h in by_row[4])
     assert any(c == "regeling" and v.startswith("&#x27;=HYPERLINK") and "values.regeling in "
                "partners/corpus_gemeente.yml" in h for c, v, _, h in by_row[5])
-    assert any("Excel serial" in h and "yyyy-mm-dd" in h for _, _, _, h in by_row[6])
+    assert any("Excel-dagnummer" in h and "jjjj-mm-dd" in h for _, _, _, h in by_row[6])
     assert any("in the future" in r for _, _, r, _ in by_row[6])
-    assert any("8 or 9 digits" in h for _, _, _, h in by_row[6])
+    assert any("8 of 9 cijfers" in h for _, _, _, h in by_row[6])
     assert all("duplicate key" in r for _, _, r, _ in by_row[8][:1])
-    assert any("repeated header" in h for _, _, _, h in by_row[10])
+    assert any("herhaalde kopregel" in h for _, _, _, h in by_row[10])
     # Formula-like values only ever appear neutralised (escaped, with a leading quote).
     assert "=HYPERLINK" not in page.replace("&#x27;=HYPERLINK", "").replace("&#x27;&#x27;=HYPERLINK", "")
     assert "<script" not in page
@@ -99,9 +101,9 @@ def test_rejected_file_exits_2(tmp_path, partners, capsys):
                            "--html", str(html_path)])
     out = capsys.readouterr().out
     assert code == 2
-    assert "REJECTED" in out and "delimited by ','" in out
+    assert "AFGEWEZEN" in out and "delimited by ','" in out and "zo lost u het op:" in out
     page = html_path.read_text(encoding="utf-8")
-    assert "would be rejected as a whole" in page and "How to fix" in page
+    assert "in haar geheel worden geweigerd" in page and "Zo lost u het op" in page
 
 
 def test_unknown_partner_or_dataset_exits_2(tmp_path, partners, capsys):
@@ -126,7 +128,7 @@ def test_same_verdict_as_the_pipeline(case, partners):
     assert (result.received, result.would_load, result.would_quarantine) == (
         expected["received"], expected["loaded"], len(expected["quarantined"]))
     assert {p.row for p in result.problems} == {int(k) for k in expected["quarantined"]}
-    assert result.exit_code == (1 if expected["quarantined"] else 0)
+    assert result.exit_code == (0 if not expected["quarantined"] else 2 if not expected["loaded"] else 1)
 
 
 def test_malformed_file_is_one_line_exit_2_and_traceback_only_with_debug(tmp_path, partners, capsys):
@@ -164,6 +166,7 @@ def test_xlsx_and_rest_files(tmp_path, partners):
     ws.title = "Clienten"
     ws.append(HEADER.split(";"))
     ws.append(["100000010", "A", "GM0503", "2611AB", "1990-05-01", "PW", "actief", 46326])
+    ws.append(["100000022", "B", "GM0503", "2611AB", "1990-05-01", "PW", "actief", "2026-10-31"])
     wb.save(tmp_path / "clienten.xlsx")
     result = selfcheck.check_file(tmp_path / "clienten.xlsx", load_partner(partners / "corpus_gemeente_xlsx.yml"))
     assert result.exit_code == 1 and any("Excel serial" in p.reason for p in result.problems)

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "regiowerk.summary",  # regiowerk summary [--date D]
     "regiowerk.keys",  # regiowerk keys status|rotate
     "regiowerk.retention",  # regiowerk retention [--days N] [--apply]
+    "regiowerk.run_partner",  # regiowerk run --partner ID
 )
 
 

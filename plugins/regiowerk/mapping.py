@@ -27,7 +27,7 @@ import pandas as pd
 from regiowerk import canonical, masking
 from regiowerk.drift import check_columns, check_misplaced
 from regiowerk.pseudonymise import elfproef, normalise_bsn, persoon_ids
-from regiowerk.registry import DatasetMapping, FileConnector, Partner
+from regiowerk.registry import DatasetMapping, FileConnector, Partner, value_key
 
 ROW_COLUMN = "_bron_rij"
 _POSTCODE = r"^\s*([1-9][0-9]{3})\s?([A-Za-z]{2})?\s*$"
@@ -103,17 +103,22 @@ def _source_series(texts, mapping: DatasetMapping, column: str, n: int) -> pd.Se
     return None
 
 
-def _apply_values(s: pd.Series, col: canonical.Column, table: dict[str, str | None], where: str,
+def _apply_values(s: pd.Series, col: canonical.Column, mapping: DatasetMapping, where: str,
                   out: _Collector) -> pd.Series:
-    lookup = {str(k).strip(): v for k, v in table.items()}
+    """Local codes and full words to canonical codes; case and spacing do not count (registry.value_key)."""
+    lookup: dict[str, str | None] = {}
+    if mapping.accept_canonical_codes:
+        lookup.update({value_key(c): c for c in canonical.CODE_LISTS.get(col.code_list or "", ())})
+    lookup.update({value_key(k): v for k, v in mapping.values.get(col.name, {}).items()})
 
     def convert(text: str) -> tuple[str | None, list[str]]:
         parts = text.split(",") if col.type == "list" else [text]
         codes, problems = [], []
         for part in parts:
-            if part in lookup:
-                if lookup[part] is not None:
-                    codes.append(lookup[part])
+            key = value_key(part)
+            if key in lookup:
+                if lookup[key] is not None:
+                    codes.append(lookup[key])
             else:
                 problems.append(f"{col.name}: local code {inert(part)} has no mapping ({where}.values.{col.name})")
         return ",".join(codes) or None, problems
@@ -154,15 +159,24 @@ def _parse(s: pd.Series, col: canonical.Column, mapping: DatasetMapping, decimal
         return num.astype("Int64" if col.type == "integer" else "Float64")
     if col.type == "date":
         # Parse the distinct texts only (in order of first appearance, so a format pandas infers is the same).
+        # Every listed format in turn on what is still unparsed (a column may mix formats when the partner file
+        # lists them); an ambiguous text takes the first format that fits.
         codes, uniques = pd.factorize(s.to_numpy(dtype=object))
-        parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format=mapping.date_format, errors="coerce")
         table = np.empty(len(uniques) + 1, dtype=object)
-        table[:-1] = [d.date() if d is not pd.NaT else None for d in parsed]
-        table[-1] = None
+        table[:] = None
+        todo = pd.Series(uniques, dtype=object)
+        for fmt in mapping.date_formats:
+            if todo.empty:
+                break
+            parsed = pd.to_datetime(todo, format=fmt, errors="coerce")
+            hit = parsed.notna().to_numpy()
+            table[todo.index[hit]] = [d.date() for d in parsed[hit]]
+            todo = todo[~hit]
         dates = table[codes]
         ok = pd.notna(dates)
+        formats = " or ".join(mapping.date_formats)
         out.add(present & ~ok, lambda p: f"{col.name}: {_shown(col, s.iloc[p])} is not a date in format "
-                                         f"{mapping.date_format}{_serial_hint(s.iloc[p])}")
+                                         f"{formats}{_serial_hint(s.iloc[p])}")
         early = _per_distinct(dates, lambda d: d.year < MIN_YEAR, missing=False).astype(bool)
         out.add(early, lambda p: f"{col.name}: {_shown(col, s.iloc[p])} lies before {MIN_YEAR}: not a plausible "
                                  f"date (a placeholder such as 0001-01-01?)")
@@ -271,8 +285,8 @@ def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key
         s = _too_long(s, col, out)
         if col.type == "list":  # split on the partner's separator first, so code tables see single codes
             s = _parse(s, col, mapping, decimal, out)
-        if col.name in mapping.values:
-            s = _apply_values(s, col, mapping.values[col.name], where, out)
+        if col.name in mapping.values or (mapping.accept_canonical_codes and col.code_list):
+            s = _apply_values(s, col, mapping, where, out)
         if col.type == "list":
             result[col.name] = s
             continue

@@ -43,7 +43,9 @@ class _Strict(BaseModel):
 
 
 class FileConnector(_Strict):
-    """Files dropped by the partner (SFTP or portal) in ``<drop>/<directory>``."""
+    """Files dropped by the partner (portal) in ``<drop>/<directory>``, or read from its SFTP server
+    (``transport: sftp``). The field-export options (header_row, footers, newest, ...) are read by
+    :mod:`regiowerk.connectors.file`."""
 
     type: Literal["file"]
     directory: str | None = Field(None, description="Folder below the drop zone; defaults to the partner id.")
@@ -53,6 +55,52 @@ class FileConnector(_Strict):
     decimal: Literal[".", ","] = "."
     quotechar: str = Field('"', min_length=1, max_length=1)
     sheet: str | None = Field(None, description="XLSX sheet name; the first sheet when absent.")
+    header_row: int = Field(
+        1, ge=1, le=1000, description="Spreadsheet row of the header; the rows above it (a title block) are skipped.")
+    skip_footer: int = Field(0, ge=0, le=1000, description="Rows at the end of the file to drop (totals, notes).")
+    footer_pattern: str | None = Field(
+        None, description="Regular expression (case-insensitive): trailing rows whose first non-empty cell matches "
+                          "it are dropped, e.g. '^(totaal|aantal)'.")
+    newest: Literal["name", "modified", "date_in_name"] = Field(
+        "name", description="Which matching file is the delivery: last by file name (default), last modified, or "
+                            "the latest date in the file name (name_date_format).")
+    name_date_format: str | None = Field(
+        None, description="newest: date_in_name: the date in the file name, e.g. '%d%m%Y' (only %Y %m %d).")
+    max_uncompressed_mb: int = Field(
+        200, ge=1, le=4096, description="XLSX: reject a workbook whose unpacked size exceeds this (before parsing).")
+    transport: Literal["local", "sftp"] = Field(
+        "local", description="Where the drop folder is: the local drop zone, or an SFTP server (conn_id).")
+    conn_id: str | None = Field(
+        None, description="transport: sftp: Airflow connection (host, port, login, password or extra.key_file; "
+                          "the path is the base folder on the server).")
+
+    @field_validator("footer_pattern")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a valid regular expression: {e}") from None
+        return v
+
+    @field_validator("name_date_format")
+    @classmethod
+    def _name_date(cls, v: str | None) -> str | None:
+        if v is not None and set(re.findall(r"%.", v)) != {"%Y", "%m", "%d"}:
+            raise ValueError(f"{v!r} must hold %Y, %m and %d (and no other % directive)")
+        return v
+
+    @model_validator(mode="after")
+    def _options(self) -> FileConnector:
+        if (self.newest == "date_in_name") != (self.name_date_format is not None):
+            raise ValueError("newest: date_in_name and name_date_format go together (set both or neither)")
+        if (self.transport == "sftp") != (self.conn_id is not None):
+            raise ValueError("transport: sftp needs conn_id (the Airflow connection of the SFTP server), and "
+                             "conn_id is only used with transport: sftp")
+        if self.footer_pattern is not None and self.skip_footer:
+            raise ValueError("skip_footer and footer_pattern: choose one way to drop the footer rows")
+        return self
 
     @field_validator("directory")
     @classmethod
@@ -151,7 +199,12 @@ class DatasetMapping(_Strict):
     values: dict[str, dict[str, str | None]] = Field(
         default_factory=dict, description="canonical column -> {partner code: canonical code}")
     constants: dict[str, str] = Field(default_factory=dict, description="canonical column -> fixed value")
-    date_format: str = "%Y-%m-%d"
+    date_format: str | tuple[str, ...] = Field(
+        "%Y-%m-%d", description="strptime format of the dates, or a list of formats tried in order (a column "
+                                "holding dates in more than one format).")
+    accept_canonical_codes: bool = Field(
+        False, description="values: also accept the canonical code itself (e.g. 'participatiewet' next to the "
+                           "partner's 'PW'). Codes and words always match regardless of case and spacing.")
     true_values: tuple[str, ...] = DEFAULT_TRUE
     false_values: tuple[str, ...] = DEFAULT_FALSE
     list_separator: str = ","
@@ -175,6 +228,29 @@ class DatasetMapping(_Strict):
                             "incremental dataset, whose size varies by nature) or 'all'.")
     freshness: Freshness | None = Field(
         None, description="Freshness expectation of this dataset; default: the partner's, else from the schedule.")
+
+    @property
+    def date_formats(self) -> tuple[str, ...]:
+        return (self.date_format,) if isinstance(self.date_format, str) else tuple(self.date_format)
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_formats(cls, v: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        import datetime as dt
+
+        formats = (v,) if isinstance(v, str) else v
+        if not formats:
+            raise ValueError("list at least one date format")
+        sample = dt.date(2026, 1, 31)
+        for fmt in formats:
+            try:
+                ok = dt.datetime.strptime(sample.strftime(fmt), fmt).date() == sample
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"{fmt!r} is not a date format that gives back day, month and year "
+                                 f"(use strptime codes such as %d-%m-%Y)")
+        return v
 
     @field_validator("source")
     @classmethod
@@ -277,6 +353,13 @@ def _check_mapping(partner: Partner, name: str, m: DatasetMapping) -> None:
             raise ValueError(f"{where}.columns: required canonical column {col.name!r} is not mapped")
     for col, table in m.values.items():
         c = ds.column(col)
+        seen: dict[str, tuple[str, str | None]] = {}
+        for local, target in table.items():
+            word = value_key(local)
+            if word in seen and seen[word][1] != target:
+                raise ValueError(f"{where}.values.{col}.{local}: the same code as {seen[word][0]!r} (case and "
+                                 f"spacing do not count) but mapped to {target!r} instead of {seen[word][1]!r}")
+            seen[word] = (str(local), target)
         allowed = canonical.CODE_LISTS.get(c.code_list or "")
         if allowed is None:
             continue
@@ -298,6 +381,11 @@ def _check_mapping(partner: Partner, name: str, m: DatasetMapping) -> None:
         raise ValueError(f"{where}.watermark_column: only the sql connector uses a watermark column")
     if m.incremental and not isinstance(partner.connector, RestConnector):
         raise ValueError(f"{where}.incremental: only the rest connector loads incrementally by updated-since")
+
+
+def value_key(value: object) -> str:
+    """How a local code or word is matched against ``values``: case and spacing do not count."""
+    return " ".join(str(value).split()).casefold()
 
 
 def _format_error(path: Path, err: ValidationError) -> str:

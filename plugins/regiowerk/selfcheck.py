@@ -13,8 +13,15 @@ shown or written). The terminal summary and the HTML page never contain a clear 
 postcode, geboortedatum and what is derived from them) are masked, every delivered BSN is scrubbed from all
 text as a second line of defence, and formula-like values are neutralised and HTML-escaped.
 
+Everything the partner reads (the terminal summary, the HTML page written with ``--html``, every "how to fix"
+text and the column hints about ``connector.decimal`` and ``date_format``) is in Dutch; the reasons themselves
+are the pipeline's (English, as in ``audit.quarantine``). A reason that follows from another on the same row
+(no ``persoon_id`` because the BSN is invalid, a birth year after this year because the birth date lies in the
+future) is listed once, under its cause.
+
 Exit code: 0 = would be accepted with no quarantined rows, 1 = rows would be quarantined, 2 = the delivery
-would be rejected (or the check could not run: unknown partner/dataset, unsupported connector).
+would be rejected, or every row would be quarantined (nothing would load), or the check could not run
+(unknown partner/dataset, unsupported connector).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -69,10 +77,16 @@ class CheckResult:
     problems: list[Problem] = field(default_factory=list)
     error: BaseException | None = None  # an unexpected exception behind ``rejected`` (shown with --debug)
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    column_hints: list[str] = field(default_factory=list)  # Dutch: a setting that most values of a column miss
+
+    @property
+    def nothing_loads(self) -> bool:
+        """Every delivered row would be quarantined: the delivery is useless as it is."""
+        return self.rejected is None and self.received > 0 and self.would_load == 0
 
     @property
     def exit_code(self) -> int:
-        if self.rejected is not None:
+        if self.rejected is not None or self.nothing_loads:
             return EXIT_REJECTED
         return EXIT_QUARANTINE if self.would_quarantine else EXIT_OK
 
@@ -83,20 +97,34 @@ class CheckResult:
 
 
 class _Scrubber:
-    """Removes every BSN of the delivery from any text (a BSN in a wrong column must not leak either)."""
+    """Removes every BSN of the delivery from any text (a BSN in a wrong column must not leak either).
 
-    def __init__(self, bsns: set[str]):
-        forms: set[str] = set()
-        for b in bsns:
-            digits = re.sub(r"\D", "", b)
-            for f in (b.strip(), digits, digits.lstrip("0"), digits.zfill(9)):
-                if len(re.sub(r"\D", "", f)) >= 7:
-                    forms.add(f)
-        self.pattern = (re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
-                        if forms else None)
+    The delivered BSNs are kept as one sorted array of numbers (16 MB for 2M rows, not a regular expression of
+    2M alternatives); a run of digits (with spaces or dots) in a text is masked whole when any 7 to 9 digits of it
+    are one of them, also with leading zeros added or removed."""
+
+    _RUN = re.compile(r"\d[\d .]*\d")
+
+    def __init__(self, bsns):
+        digits = pd.Series(list(bsns) if not isinstance(bsns, pd.Series) else bsns, dtype=object).dropna()
+        digits = digits.astype(str).str.replace(r"\D", "", regex=True)
+        digits = digits[digits.str.len().between(7, 9)]
+        self.values = np.unique(digits.astype("int64").to_numpy()) if len(digits) else np.empty(0, dtype="int64")
+
+    def _known(self, run: str) -> bool:
+        digits = re.sub(r"\D", "", run)
+        for width in (9, 8, 7):
+            for start in range(0, len(digits) - width + 1):
+                value = int(digits[start:start + width])
+                i = np.searchsorted(self.values, value)
+                if i < len(self.values) and self.values[i] == value:
+                    return True
+        return False
 
     def __call__(self, text: str) -> str:
-        return self.pattern.sub("•••", text) if self.pattern else text
+        if not len(self.values):
+            return text
+        return self._RUN.sub(lambda m: "•••" if self._known(m.group(0)) else m.group(0), text)
 
 
 def neutralise(value: object, limit: int = MAX_SHOWN_CHARS) -> str:
@@ -122,7 +150,12 @@ def _personal(ds: canonical.Dataset, column: str | None) -> bool:
 # Hints
 # ------------------------------------------------------------------------------------------------------------
 
-_FORMAT_WORDS = {"%Y": "yyyy", "%m": "mm", "%d": "dd", "%H": "HH", "%M": "MM", "%S": "SS", "%y": "yy"}
+_FORMAT_WORDS = {"%Y": "jjjj", "%m": "mm", "%d": "dd", "%H": "uu", "%M": "mm", "%S": "ss", "%y": "jj"}
+# Formats tried when most dates of a column fail, to suggest the partner file's date_format.
+_COMMON_DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%Y%m%d", "%d%m%Y", "%m/%d/%Y")
+# A reason on a column derived at the door is a follow-on of a reason on its source column (an invalid BSN
+# gives no persoon_id, a birth date in the future a birth year after this year): listed once, under the cause.
+_FOLLOW_ON = {"persoon_id": "bsn", "postcode4": "postcode", "geboortejaar": "geboortedatum"}
 
 
 def _human_format(fmt: str) -> str:
@@ -132,70 +165,168 @@ def _human_format(fmt: str) -> str:
     return out
 
 
+def _formats_text(formats: tuple[str, ...]) -> str:
+    return " of ".join(f"{_human_format(f)} (bijv. {pd.Timestamp('2026-01-31').strftime(f)})" for f in formats)
+
+
 def hint_for(reason: str, column: str | None, partner: Partner, dataset: str) -> str:
+    """What the partner can do about one reason, in Dutch."""
     mapping = partner.datasets[dataset]
     pfile = f"partners/{partner.partner_id}.yml"
-    col = column or "the column"
+    col = column or "de kolom"
     if reason.startswith("row repeats the header row"):
-        return "Remove the repeated header row from the export."
+        return "Verwijder de herhaalde kopregel uit de export."
     if "has no mapping" in reason:
-        return (f"Add the code to datasets.{dataset}.values.{col} in {pfile} (ask regiowerk-data), "
-                f"or correct the code in the export.")
-    m = re.search(r"is not a date in format (\S+)", reason)
-    if m:
-        fmt = m.group(1)
-        example = pd.Timestamp("2026-01-31").strftime(fmt)
-        extra = (" The value is an Excel serial day number: format the column as a date (or text) before "
-                 "exporting." if "Excel serial" in reason else "")
-        return f"Use the date format {_human_format(fmt)} (e.g. {example}) for {col}.{extra}"
+        return (f"Vraag regiowerk-data de code toe te voegen aan datasets.{dataset}.values.{col} in {pfile}, "
+                f"of verbeter de code in de export.")
+    if "is not a date in format" in reason:
+        extra = (" De waarde is een Excel-dagnummer: geef de kolom vóór het exporteren de opmaak datum (of tekst)."
+                 if "Excel serial" in reason else "")
+        return f"Gebruik voor {col} de datumnotatie {_formats_text(mapping.date_formats)}.{extra}"
+    if reason.startswith("bsn: missing"):
+        return "Vul het BSN in: het is voor elke rij verplicht."
     if reason.startswith("bsn: not 8 or 9 digits"):
-        return "Deliver the BSN as 8 or 9 digits, without spaces, dots or letters."
+        return "Lever het BSN als 8 of 9 cijfers, zonder spaties, punten of letters."
     if reason.startswith("bsn: fails the elfproef"):
-        return "The BSN fails the 11-test: check it for a typing error in the source system."
+        return "Het BSN voldoet niet aan de elfproef: controleer het op een tikfout in het bronsysteem."
     if "missing (required)" in reason:
-        return f"Fill in {col}: it is required for every row."
+        return f"Vul {col} in: dit veld is voor elke rij verplicht."
     if reason.startswith("postcode:"):
-        return "Use a Dutch postcode: four digits (not starting with 0) and two letters, with at most one space."
-    if "is in the future" in reason:
-        return f"{col} lies after today: check the date in the source system."
+        return ("Gebruik een Nederlandse postcode: vier cijfers (niet beginnend met 0) en twee letters, met hoogstens "
+                "één spatie ertussen.")
+    if "is in the future" in reason or "after the current year" in reason:
+        return f"{col} ligt na vandaag: controleer de datum in het bronsysteem."
     if "is not a gemeente of" in reason:
-        return (f"Use the CBS gemeente code (GM + 4 digits) of a gemeente in region {partner.regio_code} "
-                f"(the 2026 indeling).")
+        return (f"Gebruik de CBS-gemeentecode (GM + 4 cijfers) van een gemeente in regio {partner.regio_code} "
+                f"(indeling 2026).")
     if reason.startswith("duplicate key"):
-        return "Deliver each key once: remove or merge the duplicate rows (all copies are held back)."
+        return ("Lever elke sleutel één keer: verwijder of voeg de dubbele rijen samen (alle kopieën worden "
+                "vastgehouden).")
     if "characters long" in reason:
-        return "The value is far too long: check the export (a broken line or a pasted document?)."
+        return "De waarde is veel te lang: controleer de export (een afgebroken regel of een geplakt document?)."
     if "is not a whole number" in reason or "is not a number" in reason:
         sep = partner.connector.decimal if isinstance(partner.connector, FileConnector) else "."
-        return f"Use digits only, with {sep!r} as decimal separator and no thousands separator."
+        return f"Gebruik alleen cijfers, met {sep!r} als decimaalteken en zonder scheidingsteken voor duizendtallen."
     if "yes/no values" in reason:
-        return f"Use one of {', '.join(mapping.true_values)} or {', '.join(mapping.false_values)}."
-    if "is before" in reason or "is after" in reason or "years after" in reason:
-        return "The dates contradict each other: check both dates in the source system."
-    return f"Correct the value in the export, or ask {partner.owner} ({partner.contact}) about this rule."
+        return f"Gebruik een van {', '.join(mapping.true_values)} of {', '.join(mapping.false_values)}."
+    if "years after" in reason:
+        return f"{col} ligt te ver in de toekomst ten opzichte van de peildatum: controleer de datum."
+    if re.search(r"is (before|after) [a-z_]+ ", reason):
+        other = re.search(r"is (?:before|after) ([a-z_]+) ", reason).group(1)
+        return f"{col} en {other} spreken elkaar tegen: controleer beide datums in het bronsysteem."
+    if "not in code list" in reason or "has a code not in code list" in reason:
+        return f"Gebruik een code uit de codelijst van {col} (zie de canonieke kolommen en codelijsten)."
+    if "outside" in reason:
+        return f"De waarde van {col} ligt buiten het toegestane bereik: controleer de waarde."
+    return f"Verbeter de waarde in de export, of vraag {partner.owner} ({partner.contact}) naar deze regel."
 
 
 def hint_for_rejection(message: str, partner: Partner) -> str:
+    """What the partner can do about a rejected delivery, in Dutch."""
     pfile = f"partners/{partner.partner_id}.yml"
     if "cannot decode" in message:
-        return f"Export the file as UTF-8, or let regiowerk-data set connector.encoding in {pfile}."
+        return f"Exporteer het bestand als UTF-8, of laat regiowerk-data connector.encoding in {pfile} aanpassen."
     if "delimited by" in message or "malformed CSV" in message:
-        return "Export with the agreed delimiter and quoting (see connector.delimiter/quotechar)."
+        return "Exporteer met het afgesproken scheidingsteken en aanhalingsteken (connector.delimiter/quotechar)."
     if "looks like a rename" in message:
-        return ("A column was renamed: give it back its agreed name in the header (see the message), or ask "
-                f"regiowerk-data to change {pfile} if the new name is permanent.")
+        return ("Een kolom is hernoemd: geef de kolom in de kopregel haar afgesproken naam terug (zie de melding), "
+                f"of vraag regiowerk-data {pfile} aan te passen als de nieuwe naam blijft.")
     if "mapped column(s) missing" in message:
-        return "Use the agreed column names in the header (a renamed column cannot be matched)."
+        return "Gebruik de afgesproken kolomnamen in de kopregel (een hernoemde kolom is niet te herkennen)."
     if "unexpected column" in message:
-        return ("Every column must be agreed, so that no personal data arrives unannounced: remove the column "
-                f"from the export, or ask regiowerk-data to map it or list it in ignore_columns in {pfile}.")
+        return ("Elke kolom moet zijn afgesproken, zodat er geen persoonsgegevens onaangekondigd binnenkomen: "
+                f"haal de kolom uit de export, of vraag regiowerk-data haar op te nemen of in ignore_columns van "
+                f"{pfile} te zetten.")
+    if "unpacks to" in message:
+        return "De werkmap is te groot: exporteer alleen het nodige tabblad, of lever een CSV-bestand."
+    if "XLSX" in message or "cannot be read" in message or "entities" in message:
+        return "De werkmap is beschadigd of onveilig: sla haar opnieuw op als .xlsx (Excel-werkmap) en lever opnieuw."
+    if "connector.header_row" in message:
+        return f"De kopregel staat niet op de afgesproken rij: lever het vaste formaat, of laat {pfile} aanpassen."
+    if "was delivered after" in message or "holds no date" in message:
+        return "Laat in de map alleen het bestand staan dat de levering is (of noem bestanden met een datum)."
     if "empty" in message or "only a header" in message:
-        return "The export holds no data rows: export again."
+        return "De export bevat geen gegevensrijen: exporteer opnieuw."
     if "truncated" in message:
-        return "The file is incomplete: export and upload it again."
+        return "Het bestand is onvolledig: exporteer en upload het opnieuw."
     if "merged header" in message or "header cell" in message:
-        return "Give every column its own header cell (no merged cells) in the first row."
-    return "Correct the file as the message says and check it again."
+        return "Geef elke kolom een eigen kopcel (geen samengevoegde cellen) in de kopregel."
+    return "Verbeter het bestand zoals de melding zegt en controleer het opnieuw."
+
+
+def _column_hints(raw: pd.DataFrame, reasons: dict[int, list[str]], partner: Partner, dataset: str) -> list[str]:
+    """Dutch hints for a setting most values of a column miss: the decimal separator of a number column, or the
+    date format of a date column (more than half of its filled-in values fail to parse)."""
+    mapping = partner.datasets[dataset]
+    failing: Counter[tuple[str, str]] = Counter()
+    for texts in reasons.values():
+        for reason in texts:
+            m = re.match(r"^([a-z_]+): .* is not (a number|a whole number|a date in format)", reason)
+            if m:
+                failing[(m.group(1), "date" if "date" in m.group(2) else "number")] += 1
+    hints: list[str] = []
+    for (column, kind), n in sorted(failing.items()):
+        partner_col = mapping.columns.get(column)
+        if partner_col is None or partner_col not in raw.columns:
+            continue
+        values = raw[partner_col].dropna()
+        if not len(values) or n * 2 <= len(values):
+            continue
+        sample = [str(v).strip() for v in values.drop_duplicates().head(200)]
+        if kind == "number":
+            decimal = partner.connector.decimal if isinstance(partner.connector, FileConnector) else "."
+            other = "," if decimal == "." else "."
+            if sum(_parses_number(v, other) for v in sample) * 2 > len(sample):
+                hints.append(f"De meeste waarden van kolom {partner_col!r} zijn geen getal met {decimal!r} als "
+                             f"decimaalteken, maar wel met {other!r}: klopt connector.decimal in "
+                             f"partners/{partner.partner_id}.yml? (nu {decimal!r})")
+        else:
+            best = max(_COMMON_DATE_FORMATS, key=lambda f: sum(_parses_date(v, f) for v in sample))
+            fits = sum(_parses_date(v, best) for v in sample)
+            current = ", ".join(mapping.date_formats)
+            if fits * 2 > len(sample) and best not in mapping.date_formats:
+                hints.append(f"De meeste datums in kolom {partner_col!r} passen niet bij date_format ({current}), "
+                             f"maar wel bij {best} ({_human_format(best)}): pas date_format aan in "
+                             f"partners/{partner.partner_id}.yml, of exporteer de datums als {_human_format(current)}.")
+            else:
+                hints.append(f"De meeste datums in kolom {partner_col!r} passen niet bij date_format ({current}): "
+                             f"controleer de datumnotatie van de export.")
+    return hints
+
+
+def _parses_number(text: str, decimal: str) -> bool:
+    if decimal == ",":
+        text = text.replace(".", "").replace(",", ".")
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parses_date(text: str, fmt: str) -> bool:
+    import datetime as dt
+
+    try:
+        dt.datetime.strptime(text, fmt)
+    except ValueError:
+        return False
+    return True
+
+
+def _fold_follow_on(reasons: list[str]) -> list[str]:
+    """Drop the follow-on reasons of a row: a reason on a derived column when the row has a reason on its source
+    column, and "<column>: missing (required)" when the row has another reason on that column (an unmapped code
+    or an unparsable value leaves the column empty)."""
+    columns = [m.group(1) if (m := re.match(r"^([a-z][a-z0-9_]*):", r)) else None for r in reasons]
+    kept = []
+    for reason, column in zip(reasons, columns, strict=True):
+        if column and _FOLLOW_ON.get(column) in columns:
+            continue
+        if column and reason == f"{column}: missing (required)" and columns.count(column) > 1:
+            continue
+        kept.append(reason)
+    return kept
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -270,17 +401,20 @@ def check_file(file: Path | str, partner: Partner, dataset: str | None = None) -
         result.rejected = str(unexpected_failure(partner.partner_id, dataset, str(file), "extract", e))
         result.error = e
         return result
+    del ex  # bounded memory: keep one copy of the delivery (raw) and one of the canonical frame
     frame = _parquet_round_trip(mapped.frame)
+    mapped.frame = None
     checked = validate(frame[list(ds.stored_names) + ["bron_rij"]], dataset,
                        allowed_gemeenten=_allowed_gemeenten(partner, dataset), regio_code=partner.regio_code)
     reasons: dict[int, list[str]] = {pos: list(texts) for pos, texts in mapped.reasons.items()}
     for pos, texts in checked.reasons.items():
         reasons.setdefault(pos, []).extend(texts)
+    reasons = {pos: _fold_follow_on(texts) for pos, texts in reasons.items()}
     result.would_quarantine = len(reasons)
     result.would_load = result.received - result.would_quarantine
 
     bsn_column = mapping.columns.get("bsn")
-    scrub = _Scrubber({str(v) for v in raw[bsn_column].dropna()} if bsn_column in raw.columns else set())
+    scrub = _Scrubber(raw[bsn_column] if bsn_column in raw.columns else [])
     counts: Counter[str] = Counter()
     for pos in sorted(reasons):
         row = int(frame["bron_rij"].iloc[pos])
@@ -301,6 +435,7 @@ def check_file(file: Path | str, partner: Partner, dataset: str | None = None) -
             result.problems.append(Problem(row, column, partner_col, value, reason,
                                            hint_for(reason, source_col, partner, dataset)))
     result.top_reasons = counts.most_common(10)
+    result.column_hints = [scrub(h) for h in _column_hints(raw, reasons, partner, dataset)]
     return result
 
 
@@ -309,20 +444,34 @@ def check_file(file: Path | str, partner: Partner, dataset: str | None = None) -
 # ------------------------------------------------------------------------------------------------------------
 
 
-def summary(result: CheckResult) -> str:
-    lines = [f"regiowerk check: {result.file} as {result.partner_id} / {result.dataset}"]
+def verdict(result: CheckResult) -> str:
+    """The verdict in one Dutch line."""
     if result.rejected is not None:
-        lines += ["verdict: the delivery would be REJECTED as a whole (nothing would be loaded)",
-                  f"reason: {neutralise(result.rejected, limit=600)}"]
+        return "AFGEWEZEN: de levering zou in haar geheel worden geweigerd (er wordt niets geladen)"
+    if result.nothing_loads:
+        return "AFGEWEZEN: elke rij zou in quarantaine gaan (er wordt niets geladen)"
+    if result.would_quarantine:
+        return "geaccepteerd, maar de rijen hierboven zouden in quarantaine worden vastgehouden"
+    return "geaccepteerd, geen problemen"
+
+
+def summary(result: CheckResult, partner: Partner | None = None) -> str:
+    lines = [f"regiowerk check: {result.file} als {result.partner_id} / {result.dataset}"]
+    if result.rejected is not None:
+        lines += [f"oordeel: {verdict(result)}", f"reden: {neutralise(result.rejected, limit=600)}"]
+        if partner is not None:
+            lines.append(f"zo lost u het op: {hint_for_rejection(result.rejected, partner)}")
         return "\n".join(lines)
-    lines += [f"received:         {result.received} rows",
-              f"would load:       {result.would_load}",
-              f"would quarantine: {result.would_quarantine}"]
+    lines += [f"ontvangen:            {result.received} rijen",
+              f"zou laden:            {result.would_load}",
+              f"zou in quarantaine:   {result.would_quarantine}"]
     if result.top_reasons:
-        lines.append("top reasons:")
+        lines.append("meest voorkomende problemen:")
         lines += [f"  {n:>6} x {text}" for text, n in result.top_reasons]
-    lines.append("verdict: " + ("accepted, no problems" if not result.would_quarantine
-                                else "accepted, but the rows above would be held back in quarantine"))
+    if result.column_hints:
+        lines.append("tips:")
+        lines += [f"  - {hint}" for hint in result.column_hints]
+    lines.append(f"oordeel: {verdict(result)}")
     return "\n".join(lines)
 
 
@@ -332,36 +481,41 @@ _CSS = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}t
 
 def render_html(result: CheckResult, partner: Partner) -> str:
     e = html.escape
-    parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+    parts = ["<!DOCTYPE html><html lang='nl'><head><meta charset='utf-8'>",
              f"<title>regiowerk check {e(result.partner_id)} {e(result.dataset)}</title>",
              f"<style>{_CSS}</style></head><body>",
-             f"<h1>Self-check of {e(Path(result.file).name)}</h1>",
+             f"<h1>Zelfcontrole van {e(Path(result.file).name)}</h1>",
              f"<p>Partner <b>{e(result.partner_id)}</b> ({e(partner.naam)}), dataset <b>{e(result.dataset)}</b>. "
-             "Nothing was loaded; personal values are masked.</p>"]
+             "Er is niets geladen; persoonsgegevens zijn afgeschermd.</p>"]
     if result.rejected is not None:
-        parts += ["<h2 class='bad'>The delivery would be rejected as a whole</h2>",
+        parts += ["<h2 class='bad'>De levering zou in haar geheel worden geweigerd</h2>",
                   f"<p>{e(neutralise(result.rejected, limit=2000))}</p>",
-                  f"<p><b>How to fix:</b> {e(hint_for_rejection(result.rejected, partner))}</p>"]
+                  f"<p><b>Zo lost u het op:</b> {e(hint_for_rejection(result.rejected, partner))}</p>"]
     else:
         cls = "bad" if result.would_quarantine else "ok"
-        parts.append(f"<table><tr><th>received</th><td>{result.received}</td></tr>"
-                     f"<tr><th>would load</th><td>{result.would_load}</td></tr>"
-                     f"<tr><th>would quarantine</th><td class='{cls}'>{result.would_quarantine}</td></tr></table>")
+        parts.append(f"<p class='{cls}'><b>Oordeel:</b> {e(verdict(result))}</p>")
+        parts.append(f"<table><tr><th>ontvangen</th><td>{result.received}</td></tr>"
+                     f"<tr><th>zou laden</th><td>{result.would_load}</td></tr>"
+                     f"<tr><th>zou in quarantaine</th><td class='{cls}'>{result.would_quarantine}</td></tr></table>")
+        if result.column_hints:
+            parts.append("<h2>Tips</h2><ul>")
+            parts += [f"<li>{e(h)}</li>" for h in result.column_hints]
+            parts.append("</ul>")
         if result.top_reasons:
-            parts.append("<h2>Most frequent problems</h2><table><tr><th>problem</th><th>rows</th></tr>")
+            parts.append("<h2>Meest voorkomende problemen</h2><table><tr><th>probleem</th><th>rijen</th></tr>")
             parts += [f"<tr><td>{e(t)}</td><td>{n}</td></tr>" for t, n in result.top_reasons]
             parts.append("</table>")
         if result.problems:
-            parts.append("<h2>Every problem</h2><table><tr><th>row</th><th>column</th><th>value</th>"
-                         "<th>problem</th><th>how to fix</th></tr>")
+            parts.append("<h2>Alle problemen</h2><table><tr><th>rij</th><th>kolom</th><th>waarde</th>"
+                         "<th>probleem</th><th>zo lost u het op</th></tr>")
             for p in result.problems[:MAX_HTML_PROBLEMS]:
                 column = p.partner_column or p.column or ""
                 parts.append(f"<tr><td>{p.row}</td><td>{e(column)}</td><td>{e(p.value)}</td>"
                              f"<td>{e(p.reason)}</td><td>{e(p.hint)}</td></tr>")
             parts.append("</table>")
             if len(result.problems) > MAX_HTML_PROBLEMS:
-                parts.append(f"<p>… and {len(result.problems) - MAX_HTML_PROBLEMS} more problems.</p>")
-    parts.append(f"<p>Questions: {e(partner.owner)} / {e(partner.contact)}</p></body></html>")
+                parts.append(f"<p>… en nog {len(result.problems) - MAX_HTML_PROBLEMS} problemen.</p>")
+    parts.append(f"<p>Vragen: {e(partner.owner)} / {e(partner.contact)}</p></body></html>")
     return "\n".join(parts)
 
 
@@ -374,7 +528,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", type=Path, help="the export to check (CSV/XLSX; a saved JSON answer for REST partners)")
     p.add_argument("--partner", required=True, help="partner id (the name of its file in partners/)")
     p.add_argument("--dataset", help="canonical dataset (needed when the partner delivers several)")
-    p.add_argument("--html", type=Path, help="write an HTML page listing every problem and how to fix it")
+    p.add_argument("--html", type=Path,
+                   help="also write an HTML page (in Dutch) listing every problem and how to fix it")
     p.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
 
 
@@ -409,11 +564,11 @@ def run(args: argparse.Namespace) -> int:
         import traceback
 
         traceback.print_exception(result.error, file=sys.stderr)
-    print(summary(result))
+    print(summary(result, partner))
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
         args.html.write_text(render_html(result, partner), encoding="utf-8")
-        print(f"HTML report: {args.html}")
+        print(f"HTML-rapport: {args.html}")
     return result.exit_code
 
 

@@ -104,6 +104,28 @@ def make_frame(ctx: DeliveryContext, columns: Sequence[str], rows: Iterable[Sequ
 
     Values are converted with :func:`to_text`; rows shorter than the header are padded with ``None``.
     """
+    columns = _checked_names(ctx, columns)
+    width = len(columns)
+    data = [row if len(row) == width else list(row[:width]) + [None] * (width - len(row)) for row in rows]
+    raw = pd.DataFrame(data, columns=columns, dtype=object) if data else pd.DataFrame(columns=columns, dtype=object)
+    frame = pd.DataFrame({name: pd.Series(texts_of(raw[name].to_numpy(dtype=object)), dtype=object, index=raw.index)
+                          for name in columns}, index=raw.index, columns=columns)
+    frame[ROW_NUMBER_COLUMN] = pd.Series(list(row_numbers), dtype="int64", index=frame.index)
+    return frame
+
+
+def frame_from_columns(ctx: DeliveryContext, columns: Sequence[str], values: Sequence[Sequence[Any]],
+                       row_numbers: Sequence[int]) -> pd.DataFrame:
+    """:func:`make_frame` from column-wise values (one sequence per column, all as long as ``row_numbers``):
+    a reader that collects column by column never holds a list per row (bounded memory for big files)."""
+    columns = _checked_names(ctx, columns)
+    frame = pd.DataFrame({name: pd.Series(texts_of(np.asarray(column, dtype=object)), dtype=object)
+                          for name, column in zip(columns, values, strict=True)}, columns=columns)
+    frame[ROW_NUMBER_COLUMN] = pd.Series(np.asarray(row_numbers, dtype="int64"), dtype="int64")
+    return frame
+
+
+def _checked_names(ctx: DeliveryContext, columns: Sequence[str]) -> list[str]:
     columns = [str(c) for c in columns]
     seen: set[str] = set()
     for name in columns:
@@ -112,13 +134,7 @@ def make_frame(ctx: DeliveryContext, columns: Sequence[str], rows: Iterable[Sequ
         if name in seen:
             raise ctx.error("the column name appears twice in the header; rename one of them", column=name)
         seen.add(name)
-    width = len(columns)
-    data = [row if len(row) == width else list(row[:width]) + [None] * (width - len(row)) for row in rows]
-    raw = pd.DataFrame(data, columns=columns, dtype=object) if data else pd.DataFrame(columns=columns, dtype=object)
-    frame = pd.DataFrame({name: pd.Series(texts_of(raw[name].to_numpy(dtype=object)), dtype=object, index=raw.index)
-                          for name in columns}, index=raw.index, columns=columns)
-    frame[ROW_NUMBER_COLUMN] = pd.Series(list(row_numbers), dtype="int64", index=frame.index)
-    return frame
+    return columns
 
 
 def texts_of(values: np.ndarray) -> np.ndarray:
