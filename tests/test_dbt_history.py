@@ -2,7 +2,8 @@
 and the month-on-month trend kpi_werkfit_status_maand built on it.
 
 Builds the hand-made warehouse of test_dbt_project, backdates the first snapshot to January 2026 (as if the
-warehouse had been built then), delivers a change for one person and builds again.
+warehouse had been built then), delivers a change for one person and builds again. The monthly trend follows the
+deliveries' peildatum (int_werkzoekende_maandstand), not the build times, so the backdating moves no month.
 """
 
 from __future__ import annotations
