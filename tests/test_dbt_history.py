@@ -2,7 +2,8 @@
 and the month-on-month trend kpi_werkfit_status_maand built on it.
 
 Builds the hand-made warehouse of test_dbt_project, backdates the first snapshot to January 2026 (as if the
-warehouse had been built then), delivers a change for one person and builds again.
+warehouse had been built then), delivers a change for one person and builds again. The monthly trend follows the
+deliveries' peildatum (int_werkzoekende_maandstand), not the build times, so the backdating moves no month.
 """
 
 from __future__ import annotations
@@ -63,15 +64,22 @@ def test_snapshot_ignores_unchanged_redelivery(history):
 
 
 def test_month_on_month_trend(history):
+    """The month rule (int_werkzoekende_maandstand): months from the region's first to its latest peildatum month
+    (February-April), each status version counted from the month of its peildatum on, carried into later months
+    until the next version; no status before the history's first peildatum (March)."""
     rows = _rows(history, "select maand, werkfit_status, aantal_werkzoekenden from marts.kpi_werkfit_status_maand"
                           " where gemeente_code = ? and doelgroep = 'participatiewet'", DEN_HAAG)
     by = {(r["maand"], r["werkfit_status"]): r["aantal_werkzoekenden"] for r in rows}
-    maanden = sorted({r["maand"] for r in rows})
-    huidig = dt.date.today().replace(day=1)
-    assert maanden[0] == dt.date(2026, 1, 1) and maanden[-1] == huidig
-    assert len(maanden) == (huidig.year - 2026) * 12 + huidig.month  # every month, also without changes
-    # January (and every month up to the previous one): werkfit + dertien_uur werkfit, tien_uur with support
-    assert by[(dt.date(2026, 1, 1), "werkfit")] == 2
-    assert by[(dt.date(2026, 1, 1), "werkfit_met_ondersteuning")] == 1
-    # this month: tien_uur is werkfit
-    assert by[(huidig, "werkfit")] == 3 and (huidig, "werkfit_met_ondersteuning") not in by
+    maart, april = dt.date(2026, 3, 1), dt.date(2026, 4, 1)
+    assert sorted({r["maand"] for r in rows}) == [maart, april]
+    # March: werkfit + dertien_uur werkfit, tien_uur with support
+    assert by[(maart, "werkfit")] == 2 and by[(maart, "werkfit_met_ondersteuning")] == 1
+    # April: tien_uur is werkfit (delivered with peildatum 30 April); dertien_uur's March state carries forward
+    assert by[(april, "werkfit")] == 3 and (april, "werkfit_met_ondersteuning") not in by
+    # the same stock in the same month as kpi_regio_maand
+    regio = _rows(history, "select maand, sum(aantal_werkfit) as werkfit, sum(aantal_werkzoekenden) as totaal"
+                           " from marts.kpi_regio_maand where gemeente_code = ? and doelgroep = 'participatiewet'"
+                           " group by maand", DEN_HAAG)
+    regio_by = {r["maand"]: r for r in regio}
+    assert regio_by[april]["werkfit"] == 3 and regio_by[maart]["werkfit"] == 2
+    assert regio_by[dt.date(2026, 2, 1)]["totaal"] == 1  # February: the stock of the February delivery

@@ -7,6 +7,7 @@ inserts a few crafted persons across a gemeente, UWV and an MBO school plus vaca
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -79,14 +80,15 @@ WERKZOEKENDEN = [
     wz(GEM, "dh-2026-03-ladder", "gemeente_en_mbo", "2026-03-31", uren_beschikbaar_per_week=24,
        opleidingsniveau=3, participatieladder=3, instrument_datum="2026-03-01",
        geladen_op="2026-03-31 07:00:00"),
+    # UWV never delivers ontheffing_arbeidsplicht (a Participatiewet notion): NULL, as in real UWV data
     wz(UWV, D_UWV, "alleen_uwv", "2026-03-15", regeling="ww", gemeente_code=DELFT, uren_beschikbaar_per_week=32,
        taalniveau_nl="B2", werkverkenner_band=3, instrument_datum="2026-03-15", opleidingsniveau=5,
-       beschikbaar_vanaf="2026-03-01"),
+       beschikbaar_vanaf="2026-03-01", ontheffing_arbeidsplicht=None),
     # known to gemeente (nug, more recent) and UWV (ww, pays): regeling ww; equal instrument dates -> B wins
     wz(GEM, D_MAR, "gemeente_en_uwv", "2026-03-31", regeling="nug", uren_beschikbaar_per_week=16,
        participatieladder=4, instrument_datum="2026-02-01"),
     wz(UWV, D_UWV, "gemeente_en_uwv", "2026-03-15", regeling="ww", uren_beschikbaar_per_week=24,
-       werkverkenner_band=4, instrument_datum="2026-02-01"),
+       werkverkenner_band=4, instrument_datum="2026-02-01", ontheffing_arbeidsplicht=None),
     wz(GEM, D_MAR, "zrm_cap", "2026-03-31", uren_beschikbaar_per_week=30, zrm_werk_opleiding=5,
        zrm_laagste_domein=1, zrm_versie="2017", instrument_datum="2026-03-01"),
     wz("gemeente_delft", "delft-2026-02", "delft_uitstroom", "2026-02-28", gemeente_code=DELFT,
@@ -282,7 +284,8 @@ def test_werkfit_statuses(built):
         "alleen_uwv": ("werkfit", "werkfit"),
         "gemeente_en_uwv": ("werkfit_met_ondersteuning", "werkfit_met_ondersteuning"),  # equal dates: B
         "zrm_cap": ("in_ontwikkeling", "in_ontwikkeling"),  # a ZRM domain at 1 caps at C
-        "alleen_mbo": ("onbekend", "onbekend"),
+        "alleen_mbo": ("geen_werkzoekende", "geen_werkzoekende"),  # a student, not a job seeker
+        "delft_uitstroom": ("geen_werkzoekende", "geen_werkzoekende"),  # left the benefit
     }
     for name, (v1, v2) in expect.items():
         s = status(built, name)
@@ -291,6 +294,11 @@ def test_werkfit_statuses(built):
     assert "instrument" in status(built, "geen_instrument")["2026.1"]["redenen"]
     assert "15" in status(built, "dertien_uur")["2026.2"]["redenen"]
     assert status(built, "zrm_cap")["2026.1"]["afstand"] == "C"
+    uwv = _rows(built, "select * from marts.fct_werkfit_beoordeling where persoon_id = ? and definitie_versie = "
+                       "'2026.1'", P["alleen_uwv"])[0]
+    assert uwv["crit_geen_ontheffing"] is True and uwv["ontheffing_arbeidsplicht"] is None
+    assert uwv["criteria_niet_van_toepassing"] == "ontheffing arbeidsplicht: niet van toepassing (ww)"
+    assert status(built, "alleen_mbo")["2026.1"]["redenen"] == "geen werkzoekende: alleen bekend bij het MBO"
 
 
 def test_versie_vergelijking(built):
@@ -298,6 +306,8 @@ def test_versie_vergelijking(built):
     assert len(rows) == 1
     r = rows[0]
     assert (r["versie_van"], r["versie_naar"]) == ("2026.1", "2026.2")
+    # the MBO-only student is not a job seeker: no doelgroep 'onbekend' row
+    assert not _rows(built, "select * from marts.werkfit_versie_vergelijking where doelgroep = 'onbekend'")
     assert r["aantal_gewijzigd"] == 1 and r["naar_werkfit"] == r["van_werkfit"] - 1
 
 
@@ -328,6 +338,29 @@ def test_kpi_regio_maand(built):
     assert dh_feb["uitstroom"] == 1 and dh_feb["uitstroom_naar_werk"] == 0
     for r in _rows(built, "select * from marts.kpi_regio_maand"):
         assert r["regio_code"] and r["gemeente_code"] and r["maand"] and r["doelgroep"]
+
+
+def test_one_month_rule_for_every_stock_kpi(built):
+    """kpi_regio_maand, kpi_werkfit_status_maand and kpi_werkzoekenden_maand count the same stock in the same
+    month (int_werkzoekende_maandstand); February has a stock (the February deliveries) but no status history."""
+    totals = {}
+    for model, measure in [("kpi_regio_maand", "aantal_werkzoekenden"),
+                           ("kpi_werkzoekenden_maand", "aantal_werkzoekenden")]:
+        totals[model] = {(r["maand"], r["doelgroep"]): r["n"] for r in _rows(
+            built, f"select maand, doelgroep, sum({measure}) as n from marts.{model} group by all having n > 0")}
+    assert totals["kpi_regio_maand"] == totals["kpi_werkzoekenden_maand"]
+    status_sum = " + ".join(f"aantal_{s}" for s in ("werkfit", "werkfit_met_ondersteuning", "in_ontwikkeling",
+                                                      "niet_bemiddelbaar", "onbekend"))
+    per_status = {r["maand"]: r["n"] for r in _rows(
+        built, f"select maand, sum({status_sum}) as n from marts.kpi_regio_maand group by all having n > 0")}
+    trend = {r["maand"]: r["n"] for r in _rows(
+        built, "select maand, sum(aantal_werkzoekenden) as n from marts.kpi_werkfit_status_maand group by all")}
+    assert per_status == trend and set(trend) == {dt.date(2026, 3, 1)}
+    # February stock: werkfit (Den Haag) and delft_uitstroom (Delft) active; verhuisd had left Den Haag
+    assert totals["kpi_regio_maand"][(dt.date(2026, 2, 1), "participatiewet")] == 2
+    # by age: geboortejaar 1990 -> 36 in 2026 -> 27_54; the gemeente fixtures deliver no doelgroepregister
+    groups = _rows(built, "select distinct leeftijdsgroep, doelgroepregister from marts.kpi_werkzoekenden_maand")
+    assert {(g["leeftijdsgroep"], g["doelgroepregister"]) for g in groups} == {("27_54", "onbekend")}
 
 
 def test_dim_kandidaat_verhuisd_binnen_regio(built):

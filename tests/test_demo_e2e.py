@@ -158,7 +158,7 @@ def test_marts_unify_persons_across_sources(wh):
 def test_werkfit_reasons_are_consistent(wh):
     statuses = dict(q(wh, "SELECT werkfit_status, count(*) FROM marts.fct_werkfit_beoordeling GROUP BY 1"))
     assert set(statuses) <= {"werkfit", "werkfit_met_ondersteuning", "in_ontwikkeling", "niet_bemiddelbaar",
-                             "onbekend"}
+                             "onbekend", "geen_werkzoekende"}
     assert len(statuses) >= 4, statuses
     assert q(wh, "SELECT count(*) FROM marts.fct_werkfit_beoordeling "
                  "WHERE werkfit_status = 'werkfit' AND coalesce(redenen, '') <> ''")[0][0] == 0
@@ -166,6 +166,42 @@ def test_werkfit_reasons_are_consistent(wh):
                  "WHERE werkfit_status <> 'werkfit' AND coalesce(redenen, '') = ''")[0][0] == 0
     versions = q(wh, "SELECT DISTINCT definitie_versie FROM marts.fct_werkfit_beoordeling")
     assert len(versions) >= 1
+
+
+def _adopted_status_by_source(wh) -> list[tuple[str, str, str | None]]:
+    """(bronnen, werkfit_status, criteria_niet_van_toepassing) of active job seekers, adopted version."""
+    return q(wh, "SELECT k.bronnen, f.werkfit_status, f.criteria_niet_van_toepassing "
+                 "FROM marts.dim_kandidaat AS k "
+                 "JOIN intermediate.int_kandidaat_status AS s USING (regio_code, persoon_id) "
+                 "JOIN marts.fct_werkfit_beoordeling AS f "
+                 "ON f.persoon_id = k.persoon_id AND f.regio_code = k.regio_code "
+                 "AND f.definitie_versie = s.werkfit_definitie_versie WHERE k.werkzoekende_status = 'actief'")
+
+
+def test_werkfit_holds_for_every_source(wh):
+    """Issue 12: fewer than 20% of the active job seekers onbekend; persons known only to a gemeente and persons
+    known only to UWV both include werkfit persons (UWV never delivers ontheffing: not applicable there)."""
+    rows = _adopted_status_by_source(wh)
+    assert len(rows) > 150
+    onbekend = sum(1 for _, s, _ in rows if s == "onbekend")
+    assert onbekend / len(rows) < 0.20, (onbekend, len(rows))
+    gemeente_only = [r for r in rows if all(b.startswith("gemeente_") for b in r[0].split(","))]
+    uwv_only = [r for r in rows if r[0] == "uwv_haaglanden"]
+    assert gemeente_only and uwv_only
+    assert any(s == "werkfit" for _, s, _ in gemeente_only)
+    uwv_werkfit = [r for r in uwv_only if r[1] == "werkfit"]
+    assert uwv_werkfit
+    assert all(n.startswith("ontheffing arbeidsplicht: niet van toepassing") for _, _, n in uwv_werkfit)
+    assert not [r for r in rows if r[1] == "geen_werkzoekende"]  # every active job seeker is assessed
+
+
+def test_mbo_only_students_are_not_assessed_as_job_seekers(wh):
+    mbo_only = q(wh, "SELECT f.werkfit_status, count(*) FROM marts.dim_kandidaat AS k "
+                     "JOIN marts.fct_werkfit_beoordeling AS f USING (persoon_id, regio_code) "
+                     "WHERE k.bronnen = 'mbo_roc_mondriaan' GROUP BY 1")
+    assert dict(mbo_only).keys() == {"geen_werkzoekende"}, mbo_only
+    assert sum(n for _, n in mbo_only) > 100
+    assert not q(wh, "SELECT * FROM marts.werkfit_versie_vergelijking WHERE doelgroep = 'onbekend'")
 
 
 def test_kpis_and_vacancies(wh):

@@ -149,6 +149,21 @@ def test_dbt_build_on_postgres_fills_the_marts(demo):
             assert n > 100 and distinct == n
             cur.execute("SELECT count(*) FROM marts.kpi_regio_maand")
             assert cur.fetchone()[0] > 0
+            # werkfit per source on PostgreSQL too: UWV-only job seekers can be werkfit (ontheffing does not
+            # apply to WW/Wajong/WIA), MBO-only students are not assessed as job seekers
+            cur.execute("SELECT count(*) FROM marts.fct_werkfit_beoordeling f JOIN marts.dim_kandidaat k "
+                        "USING (persoon_id, regio_code) WHERE k.bronnen = 'uwv_haaglanden' "
+                        "AND f.werkfit_status = 'werkfit'")
+            assert cur.fetchone()[0] > 0
+            cur.execute("SELECT DISTINCT f.werkfit_status FROM marts.fct_werkfit_beoordeling f "
+                        "JOIN marts.dim_kandidaat k USING (persoon_id, regio_code) "
+                        "WHERE k.bronnen = 'mbo_roc_mondriaan'")
+            assert [r[0] for r in cur.fetchall()] == ["geen_werkzoekende"]
+            # one month rule: the stock by age group adds up to kpi_regio_maand's stock
+            cur.execute("SELECT (SELECT sum(aantal_werkzoekenden) FROM marts.kpi_werkzoekenden_maand), "
+                        "(SELECT sum(aantal_werkzoekenden) FROM marts.kpi_regio_maand)")
+            by_age, total = cur.fetchone()
+            assert total > 0 and by_age == total
             # a person delivered by a gemeente and by UWV is one candidate with both sources
             cur.execute("SELECT count(*) FROM marts.dim_kandidaat WHERE bronnen LIKE '%gemeente_%' "
                         "AND bronnen LIKE '%uwv_haaglanden%'")

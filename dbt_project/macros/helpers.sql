@@ -84,3 +84,16 @@
         alter table {{ this }} add primary key ({{ columns | join(', ') }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- THE age-group rule of the KPIs, written once: age = year of the peildatum (for a monthly stock: the
+    reporting month) minus geboortejaar (only the birth year is stored), so it is the age the person reaches in
+    that calendar year. tot_27 (< 27), 27_54 (27 to 54), 55_plus (55 and older; a named target group), onbekend
+    without geboortejaar. -#}
+{% macro leeftijdsgroep(peildatum, geboortejaar) -%}
+    case
+        when {{ geboortejaar }} is null then 'onbekend'
+        when extract(year from {{ peildatum }}) - {{ geboortejaar }} < 27 then 'tot_27'
+        when extract(year from {{ peildatum }}) - {{ geboortejaar }} < 55 then '27_54'
+        else '55_plus'
+    end
+{%- endmacro %}

@@ -12,6 +12,9 @@
                              most recent non-null, each
     uren_beschikbaar_per_week + beschikbaar_vanaf
                              together from the most recent row that has either (never mixed)
+    regelingen               every regeling of the person's active werkzoekenden rows (latest row per partner),
+                             sorted and comma-separated: which werkfit criteria apply (seed
+                             werkfit_criterium_toepassing); NULL when no source has the person as active job seeker
     instruments              per instrument the most recent score with its date (never averaged)
 -#}
 {% set bron = ref('int_kandidaat_bronnen') %}
@@ -24,6 +27,13 @@ with personen as (
         max(peildatum) as laatst_bijgewerkt,
         bool_or(bron_dataset = 'mbo_inschrijvingen' and inschrijving_status = 'actief') as mbo_actief
     from {{ bron }}
+    group by regio_code, persoon_id
+),
+
+actieve_regelingen as (
+    select regio_code, persoon_id, string_agg(distinct regeling, ',' order by regeling) as regelingen
+    from {{ bron }}
+    where bron_dataset = 'werkzoekenden' and regeling is not null and status = 'actief'
     group by regio_code, persoon_id
 ),
 
@@ -90,6 +100,7 @@ select
     regeling.status as werkzoekende_status,
     regeling.uitstroom_datum,
     regeling.uitstroom_reden,
+    actieve_regelingen.regelingen,
     case
         when diploma.mbo_niveau is not null then cast(mbo_vum.vum_werk_en_denkniveau as bigint)
         else zelf_opleiding.opleidingsniveau
@@ -120,7 +131,7 @@ select
     p.bronnen,
     p.laatst_bijgewerkt
 from personen as p
-{%- for cte in ['gemeente', 'postcode', 'geboorte', 'regeling', 'diploma', 'zelf_opleiding', 'taal', 'rijbewijs',
+{%- for cte in ['actieve_regelingen', 'gemeente', 'postcode', 'geboorte', 'regeling', 'diploma', 'zelf_opleiding', 'taal', 'rijbewijs',
                 'wensen', 'ontheffing', 'register', 'ondersteuning', 'beschikbaarheid'] + instrumenten %}
 left join {{ cte }} on {{ cte }}.regio_code = p.regio_code and {{ cte }}.persoon_id = p.persoon_id
 {%- endfor %}

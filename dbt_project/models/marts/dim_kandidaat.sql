@@ -7,6 +7,7 @@ select
     postcode4,
     geboortejaar,
     regeling,
+    regelingen,
     doelgroep,
     opleidingsniveau,
     opleidingsniveau_bron,

@@ -1,10 +1,12 @@
 {#-
   Regional KPIs per regio_code, gemeente_code, maand (first day of month) and doelgroep.
-    aantal_werkzoekenden   distinct active job seekers in the deliveries of that month (one row per person and
-                           month chosen with the regeling precedence, macro regeling_precedence_order)
-    aantal_<status>        werkfit status under the adopted version (status vastgesteld, latest geldig_vanaf)
-                           of active job seekers, counted in the month of their assessment peildatum
-                           (current profile; earlier months are not re-assessed)
+    aantal_werkzoekenden   active job seekers at the end of the month under THE month rule
+                           (int_werkzoekende_maandstand: each partner's latest delivered state with a peildatum in
+                           or before the month, one row per person with the regeling precedence)
+    aantal_<status>        of which with that werkfit status in the status history (snapshot, adopted version at
+                           the time; int_werkzoekende_maandstand): the same stock and month as
+                           kpi_werkfit_status_maand; no status before the history's first month
+    werkfit_definitie_versie  the version of those statuses (the adopted version when there are none)
     instroom               persons whose regeling started in the month
     uitstroom(_naar_werk)  persons whose uitstroom_datum is in the month (reason werk)
     open_vacatures, open_vacature_plekken
@@ -25,25 +27,16 @@ historie as (
     left join regelingen as r on r.regeling = h.regeling
 ),
 
-maandstand as (
-    select regio_code, persoon_id, gemeente_code, doelgroep, status, maand
-    from (
-        select
-            historie.*,
-            {{ maand('peildatum') }} as maand,
-            row_number() over (
-                partition by regio_code, persoon_id, {{ maand('peildatum') }}
-                order by {{ regeling_precedence_order() }}
-            ) as rij_nr
-        from historie
-    ) as m
-    where rij_nr = 1
-),
-
 werkzoekenden as (
-    select regio_code, gemeente_code, maand, doelgroep, count(distinct persoon_id) as aantal_werkzoekenden
-    from maandstand
-    where status = 'actief'
+    select
+        regio_code, gemeente_code, maand, doelgroep,
+        count(distinct persoon_id) as aantal_werkzoekenden,
+        max(werkfit_definitie_versie) as definitie_versie
+{%- for s in statussen %},
+        count(distinct case when werkfit_status = '{{ s }}' then persoon_id end) as aantal_{{ s }}
+{%- endfor %}
+    from {{ ref('int_werkzoekende_maandstand') }}
+    where werkzoekende_status = 'actief'
     group by regio_code, gemeente_code, maand, doelgroep
 ),
 
@@ -85,28 +78,12 @@ vastgestelde_versie as (
     {{ vastgestelde_werkfit_versie() }}
 ),
 
-werkfit as (
-    select
-        k.regio_code, k.gemeente_code, {{ maand('f.peildatum') }} as maand, k.doelgroep,
-        max(f.definitie_versie) as definitie_versie
-{%- for s in statussen %},
-        count(distinct case when f.werkfit_status = '{{ s }}' then f.persoon_id end) as aantal_{{ s }}
-{%- endfor %}
-    from {{ ref('fct_werkfit_beoordeling') }} as f
-    inner join vastgestelde_versie as v on v.definitie_versie = f.definitie_versie
-    inner join {{ ref('dim_kandidaat') }} as k on k.persoon_id = f.persoon_id and k.regio_code = f.regio_code
-    where k.werkzoekende_status = 'actief'
-    group by k.regio_code, k.gemeente_code, {{ maand('f.peildatum') }}, k.doelgroep
-),
-
 sleutels as (
     select regio_code, gemeente_code, maand, doelgroep from werkzoekenden
     union
     select regio_code, gemeente_code, maand, doelgroep from instroom
     union
     select regio_code, gemeente_code, maand, doelgroep from uitstroom
-    union
-    select regio_code, gemeente_code, maand, doelgroep from werkfit
 ),
 
 gemeente_maanden as (
@@ -133,9 +110,9 @@ select
     s.maand,
     s.doelgroep,
     coalesce(w.aantal_werkzoekenden, 0) as aantal_werkzoekenden,
-    (select definitie_versie from vastgestelde_versie) as werkfit_definitie_versie,
+    coalesce(w.definitie_versie, (select definitie_versie from vastgestelde_versie)) as werkfit_definitie_versie,
 {%- for s in statussen %}
-    coalesce(f.aantal_{{ s }}, 0) as aantal_{{ s }},
+    coalesce(w.aantal_{{ s }}, 0) as aantal_{{ s }},
 {%- endfor %}
     coalesce(i.instroom, 0) as instroom,
     coalesce(u.uitstroom, 0) as uitstroom,
@@ -145,8 +122,6 @@ select
 from sleutels as s
 left join werkzoekenden as w
     on w.regio_code = s.regio_code and w.gemeente_code = s.gemeente_code and w.maand = s.maand and w.doelgroep = s.doelgroep
-left join werkfit as f
-    on f.regio_code = s.regio_code and f.gemeente_code = s.gemeente_code and f.maand = s.maand and f.doelgroep = s.doelgroep
 left join instroom as i
     on i.regio_code = s.regio_code and i.gemeente_code = s.gemeente_code and i.maand = s.maand and i.doelgroep = s.doelgroep
 left join uitstroom as u

@@ -6,9 +6,9 @@
     open_vacatures(_plekken)  vacancies (places) open on some day of the month, by workplace gemeente
                               (dim_vacature; regio_code of the workplace gemeente); isco_hoofdgroep 'onbekend'
                               when the vacancy has no ISCO code
-    aantal_werkfit_kandidaten active job seekers werkfit or werkfit_met_ondersteuning under the adopted version,
-                              counted in the month of their assessment peildatum (as kpi_regio_maand), by
-                              gemeente of residence, once per ISCO major group among their beroepswensen
+    aantal_werkfit_kandidaten active job seekers werkfit or werkfit_met_ondersteuning at the end of the month under
+                              the month rule (int_werkzoekende_maandstand, as kpi_regio_maand), by gemeente of
+                              residence, once per ISCO major group among their (current) beroepswensen
                               (ISCO-08 codes; CompetentNL URIs are not mapped yet and not counted)
     spanning                  open_vacatures / aantal_werkfit_kandidaten (NULL when there are no candidates)
 -#}
@@ -42,20 +42,19 @@ versie as (
 
 kandidaat_wensen as (
     select
-        k.regio_code,
-        k.gemeente_code,
-        {{ maand('f.peildatum') }} as maand,
-        k.persoon_id,
-        f.werkfit_status,
+        m.regio_code,
+        m.gemeente_code,
+        m.maand,
+        m.persoon_id,
+        m.werkfit_status,
         unnest({{ split_list('k.beroepswensen') }}) as beroep
-    from {{ ref('dim_kandidaat') }} as k
-    inner join {{ ref('fct_werkfit_beoordeling') }} as f
-        on f.persoon_id = k.persoon_id and f.regio_code = k.regio_code
-    inner join versie as v on v.definitie_versie = f.definitie_versie
-    where k.werkzoekende_status = 'actief'
-        and f.werkfit_status in ('werkfit', 'werkfit_met_ondersteuning')
+    from {{ ref('int_werkzoekende_maandstand') }} as m
+    inner join {{ ref('dim_kandidaat') }} as k
+        on k.persoon_id = m.persoon_id and k.regio_code = m.regio_code
+    where m.werkzoekende_status = 'actief'
+        and m.werkfit_status in ('werkfit', 'werkfit_met_ondersteuning')
         and k.beroepswensen is not null
-        and k.gemeente_code is not null
+        and m.gemeente_code is not null
 ),
 
 kandidaten as (

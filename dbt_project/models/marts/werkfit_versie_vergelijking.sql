@@ -1,5 +1,6 @@
 {#- Compare every pair of werkfit versions (versie_van earlier than versie_naar by geldig_vanaf) per region
-    and doelgroep: the status counts under each version and how many persons change status. -#}
+    and doelgroep: the status counts under each version and how many persons change status. Persons who are
+    no active job seeker (geen_werkzoekende, the same under every version) are not compared. -#}
 {%- set statussen = ['werkfit', 'werkfit_met_ondersteuning', 'in_ontwikkeling', 'niet_bemiddelbaar', 'onbekend'] %}
 with paren as (
     select van.definitie_versie as versie_van, naar.definitie_versie as versie_naar
@@ -14,6 +15,7 @@ beoordeling as (
     from {{ ref('fct_werkfit_beoordeling') }} as f
     inner join {{ ref('dim_kandidaat') }} as k
         on k.persoon_id = f.persoon_id and k.regio_code = f.regio_code
+    where f.werkfit_status <> 'geen_werkzoekende'
 ),
 
 vergeleken as (
