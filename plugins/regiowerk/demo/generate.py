@@ -450,7 +450,7 @@ _DELFT_HEADER = (["clientnummer", "burgerservicenummer", "achternaam", "voorlett
                   "uren_beschikbaar", "beschikbaar_vanaf"]
                  + _ZRM_DOMAINS
                  + ["zrm_laagste_score", "zrm_versie", "datum_zrm", "instrumenten", "dossierstatus",
-                    "datum_uitstroom", "reden_uitstroom", "peildatum", "regisseur"])
+                    "datum_uitstroom", "reden_uitstroom", "peildatum", "regisseur", "beroepswensen"])
 
 
 def _delft_row(g: _Gen, p: _Person, nr: int, archetype: str) -> dict[str, Any]:
@@ -589,7 +589,7 @@ def _write_delft(path: Path, rows: list[_Row], peildatum: date) -> None:
 # --------------------------------------------------------------------------------------------------- Westland
 _WL_HEADER = ["bsn", "naam", "adres", "postcode", "woonplaats", "gemeentecode", "geb_datum", "doelgroep",
               "startdatum", "ontheffing", "nt2_niveau", "rijbewijs", "uren", "beschikbaar_per", "Werkfit",
-              "datum_beoordeling", "status", "uitstroomdatum", "uitstroomreden", "peildatum"]
+              "datum_beoordeling", "status", "uitstroomdatum", "uitstroomreden", "peildatum", "beroepen"]
 
 
 def _westland_row(g: _Gen, p: _Person, archetype: str) -> dict[str, Any]:
@@ -1007,6 +1007,19 @@ def _uwv_placement_record(g: _Gen, pl: _Placement) -> dict[str, Any]:
     }
 
 
+def _beroepswensen(g: _Gen, rows: list[_Row], column: str, separator: str, vac: list[_Row]) -> None:
+    """Desired occupations (ISCO-08 unit groups) of gemeente clients, drawn from the occupations the region's
+    vacancies ask for, so that spanning per beroep meets supply and demand (some clients name none)."""
+    wanted = [r.data["iscoCode"] for r in vac if r.defect is None]
+    drawn: dict[str, str | None] = {}  # per person, so that a duplicated row stays an exact copy
+    for r in rows:
+        key = r.person.bsn if r.person else f"row{id(r)}"
+        if key not in drawn:
+            k = g.rng.choice([0, 1, 1, 2, 3])
+            drawn[key] = separator.join(sorted({g.rng.choice(wanted) for _ in range(k)})) or None
+        r.data[column] = drawn[key]
+
+
 def _plaatsingen(g: _Gen, den_haag: list[_Row], uwv: list[_Row], vac: list[_Row]) -> tuple[list[_Row], list[_Row]]:
     """Placements of Den Haag clients (file) and UWV clients (API), with the usual defects."""
     rng = g.rng
@@ -1108,10 +1121,13 @@ def generate_demo(drop_dir: Path, sis_db: Path, peildatum: date = date(2026, 11,
     dipl_overlap = g.rng.sample(ww_only, k=min(len(ww_only), max(3, n // 10))) + dh_uwv[1:2]
     enrol, dipl = _mbo(g, n * 2, n * 2 // 3, enrol_overlap, dipl_overlap)
 
-    # placements last, from their own generator (the deliveries above stay as they were)
+    # placements and the Delft/Westland beroepswensen last, from their own generator (the draws above stay as
+    # they were)
     pg = _Gen(peildatum, seed + 1)
     pg._bsns = set(g._bsns)
     dh_plaatsingen, uwv_plaatsingen = _plaatsingen(pg, den_haag, uwv, vac)
+    _beroepswensen(pg, delft, "beroepswensen", ",", vac)
+    _beroepswensen(pg, westland, "beroepen", "|", vac)
 
     # ---- write
     dh_path = drop_dir / "gemeente_den_haag" / f"clienten_{peildatum:%Y-%m-%d}.csv"
