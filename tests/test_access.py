@@ -94,9 +94,23 @@ def test_uwv_and_school_see_only_persons_they_delivered(admin, partner_id):
                                   "WHERE %s = ANY(string_to_array(bronnen, ','))", (partner_id,))[0][0]
     assert rows and len(rows) == delivered
     assert all(partner_id in b.split(",") for (b,) in rows)
-    for table in ("werkzoekenden", "mbo_inschrijvingen", "mbo_diplomas"):
+    for table in ("werkzoekenden", "mbo_inschrijvingen", "mbo_diplomas", "plaatsingen"):
         seen = as_role(admin, f"regiowerk_partner_{partner_id}", f"SELECT DISTINCT partner_id FROM raw.{table}")
         assert set(seen) <= {(partner_id,)}
+
+
+def test_placements_follow_the_candidates_a_partner_may_see(admin):
+    visible = {r[0] for r in as_role(admin, "regiowerk_partner_gemeente_den_haag",
+                                     "SELECT persoon_id FROM marts.dim_kandidaat")}
+    placed = as_role(admin, "regiowerk_partner_gemeente_den_haag", "SELECT plaatsing_id FROM marts.fct_plaatsing")
+    total = admin_rows(admin, "SELECT count(*) FROM marts.fct_plaatsing")[0][0]
+    assert placed and len(placed) < total
+    # those of candidates it may see, and those it delivered itself (also of a person unknown to dim_kandidaat)
+    expected = {r[0] for r in admin_rows(admin, "SELECT plaatsing_id, persoon_id, bronnen FROM marts.fct_plaatsing")
+                if r[1] in visible or "gemeente_den_haag" in r[2].split(",")}
+    assert {r[0] for r in placed} == expected
+    assert len(placed) == len(expected)
+    assert as_role(admin, "regiowerk_regio_am21", "SELECT count(*) FROM marts.fct_plaatsing")[0][0] == total
 
 
 def test_regional_team_sees_its_region(admin):

@@ -229,3 +229,77 @@ def test_rerun_loads_nothing_twice(wh):
         again = run_delivery(partner_id, "werkzoekenden")
         assert again["status"] == "already_loaded", partner_id
     assert snapshot() == before
+
+
+STEERING_COLUMNS = {
+    "kpi_plaatsingen_maand": {"regio_code", "gemeente_code", "doelgroep", "maand", "aantal_plaatsingen",
+                              "aantal_beoordeelbaar_26w", "aantal_duurzaam_26w", "aandeel_duurzaam_26w",
+                              "aantal_beoordeelbaar_52w", "aantal_duurzaam_52w", "aandeel_duurzaam_52w",
+                              "aantal_terug_in_uitkering", "aantal_met_instrument"},
+    "kpi_spanning_beroep": {"regio_code", "maand", "isco_code", "isco_subgroep", "aantal_open_vacatures",
+                            "aantal_kandidaten", "spanning", "kansberoep"},
+    "kpi_mbo_aanbod_vraag": {"regio_code", "schooljaar", "sector", "crebo", "niveau", "aantal_inschrijvingen",
+                             "aantal_diplomas", "aantal_open_vacatures_sector"},
+    "fct_plaatsing": {"persoon_id", "kvk_nummer", "startdatum", "duurzaam_26w", "duurzaam_52w",
+                      "terug_in_uitkering"},
+}
+
+
+def test_steering_marts_exist_with_their_columns_and_rows(wh, demo_run):
+    for mart, columns in STEERING_COLUMNS.items():
+        found = {r[0] for r in q(wh, "SELECT column_name FROM information_schema.columns "
+                                     "WHERE table_schema = 'marts' AND table_name = ?", mart)}
+        assert columns <= found, (mart, columns - found)
+        assert q(wh, f"SELECT count(*) FROM marts.{mart}")[0][0] > 0, mart
+    _, output = demo_run
+    assert "plaatsingen:" in output and "spanning " in output and "mbo " in output
+
+
+def test_every_loaded_placement_is_one_fct_row_and_counted_once(wh):
+    placements = q(wh, "SELECT count(*) FROM (SELECT DISTINCT regio_code, persoon_id, kvk_nummer, startdatum "
+                       "FROM raw.plaatsingen)")[0][0]
+    assert placements > 30
+    assert q(wh, "SELECT count(*) FROM marts.fct_plaatsing")[0][0] == placements
+    assert q(wh, "SELECT sum(aantal_plaatsingen) FROM marts.kpi_plaatsingen_maand")[0][0] == placements
+    # by file (gemeente) and over the API (UWV)
+    assert {r[0] for r in q(wh, "SELECT DISTINCT partner_id FROM raw.plaatsingen")} == {
+        "gemeente_den_haag", "uwv_haaglanden"}
+
+
+def test_duurzaam_and_terug_are_meaningful(wh):
+    d26 = dict(q(wh, "SELECT coalesce(cast(duurzaam_26w AS varchar), 'null'), count(*) FROM marts.fct_plaatsing "
+                     "GROUP BY 1"))
+    assert {"true", "false", "null"} <= set(d26) and min(d26.values()) >= 3, d26
+    assert q(wh, "SELECT count(*) FROM marts.fct_plaatsing WHERE terug_in_uitkering")[0][0] >= 3
+    # not judgeable means: 26 weeks after the start lie beyond the peildatum, and only then
+    assert q(wh, "SELECT count(*) FROM marts.fct_plaatsing WHERE (duurzaam_26w IS NULL) <> "
+                 "(startdatum + INTERVAL 182 DAY > peildatum)")[0][0] == 0
+    # doelgroep comes from dim_kandidaat; 'onbekend' only for a person it does not know (e.g. whose werkzoekenden
+    # row was quarantined as a duplicate)
+    assert q(wh, "SELECT count(*) FROM marts.fct_plaatsing AS f WHERE (doelgroep = 'onbekend') <> NOT EXISTS ("
+                 "SELECT 1 FROM marts.dim_kandidaat AS k WHERE k.persoon_id = f.persoon_id)")[0][0] == 0
+    assert q(wh, "SELECT count(*) FROM marts.fct_plaatsing WHERE doelgroep <> 'onbekend'")[0][0] > 30
+    shares = q(wh, "SELECT aandeel_duurzaam_26w FROM marts.kpi_plaatsingen_maand "
+                   "WHERE aandeel_duurzaam_26w IS NOT NULL")
+    assert shares and all(0 <= s[0] <= 1 for s in shares)
+
+
+def test_spanning_is_known_in_most_rows_with_open_vacancies(wh):
+    rows, with_ratio = q(wh, "SELECT count(*), count(spanning) FROM marts.kpi_spanning_beroep "
+                             "WHERE aantal_open_vacatures > 0")[0]
+    assert rows >= 10 and with_ratio > rows / 2, (rows, with_ratio)
+    assert q(wh, "SELECT count(*) FROM marts.kpi_spanning_beroep WHERE spanning IS NULL "
+                 "AND aantal_kandidaten > 0")[0][0] == 0
+    assert q(wh, "SELECT count(*) FROM marts.kpi_spanning_beroep WHERE kansberoep")[0][0] > 0
+    assert q(wh, "SELECT count(*) FROM marts.kpi_spanning_beroep WHERE isco_subgroep <> substr(isco_code, 1, 3) "
+                 "OR length(isco_code) <> 4")[0][0] == 0
+
+
+def test_mbo_supply_meets_vacancy_sectors(wh):
+    matched = q(wh, "SELECT count(DISTINCT sector) FROM marts.kpi_mbo_aanbod_vraag "
+                    "WHERE aantal_open_vacatures_sector > 0 AND (aantal_inschrijvingen > 0 OR aantal_diplomas > 0)")
+    assert matched[0][0] >= 5
+    assert q(wh, "SELECT sum(aantal_inschrijvingen) FROM marts.kpi_mbo_aanbod_vraag")[0][0] == \
+        q(wh, "SELECT count(*) FROM staging.stg_mbo__inschrijvingen")[0][0]
+    assert q(wh, "SELECT count(*) FROM marts.kpi_mbo_aanbod_vraag "
+                 "WHERE NOT regexp_matches(schooljaar, '^[0-9]{4}/[0-9]{4}$')")[0][0] == 0

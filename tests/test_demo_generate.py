@@ -102,12 +102,15 @@ def _sources(demo: DemoSources, registry: dict[str, Partner]) -> list[Source]:
     return [
         Source(dh.partner_id, "werkzoekenden", _read_csv(demo.den_haag_csv, dh.connector),
                dh.datasets["werkzoekenden"]),
+        Source(dh.partner_id, "plaatsingen", _read_csv(demo.den_haag_plaatsingen_csv, dh.connector),
+               dh.datasets["plaatsingen"]),
         Source(delft.partner_id, "werkzoekenden", _read_xlsx(demo.delft_xlsx, delft.connector),
                delft.datasets["werkzoekenden"]),
         Source(wl.partner_id, "werkzoekenden", _read_csv(demo.westland_csv, wl.connector),
                wl.datasets["werkzoekenden"]),
         Source(uwv.partner_id, "werkzoekenden", demo.uwv_records["/werkzoekenden"], uwv.datasets["werkzoekenden"]),
         Source(uwv.partner_id, "vacatures", demo.uwv_records["/vacatures"], uwv.datasets["vacatures"]),
+        Source(uwv.partner_id, "plaatsingen", demo.uwv_records["/plaatsingen"], uwv.datasets["plaatsingen"]),
         Source(mbo.partner_id, "mbo_inschrijvingen", _read_table(demo.sis_db, "deelnemers"),
                mbo.datasets["mbo_inschrijvingen"]),
         Source(mbo.partner_id, "mbo_diplomas", _read_table(demo.sis_db, "diplomas"), mbo.datasets["mbo_diplomas"]),
@@ -137,6 +140,7 @@ def _bsns(src: Source) -> set[str]:
 def test_same_seed_gives_identical_files(tmp_path: Path, demo: DemoSources) -> None:
     again = generate_demo(tmp_path / "drop", tmp_path / "sis.sqlite", peildatum=PEIL, seed=21)
     for a, b in ((demo.den_haag_csv, again.den_haag_csv), (demo.delft_xlsx, again.delft_xlsx),
+                 (demo.den_haag_plaatsingen_csv, again.den_haag_plaatsingen_csv),
                  (demo.westland_csv, again.westland_csv), (demo.sis_db, again.sis_db)):
         assert _sha(a) == _sha(b), a.name
     assert again.uwv_records == demo.uwv_records
@@ -170,15 +174,18 @@ def test_file_names_and_places(demo: DemoSources) -> None:
     assert demo.delft_xlsx == demo.drop_dir / "gemeente_delft" / "zrm_export_2026-11.xlsx"
     assert demo.westland_csv == demo.drop_dir / "gemeente_westland" / "werkzoekenden_20261101.csv"
     assert set(demo.files) == {"gemeente_den_haag", "gemeente_delft", "gemeente_westland"}
-    assert set(demo.uwv_records) == {"/werkzoekenden", "/vacatures"}
+    assert demo.den_haag_plaatsingen_csv == demo.drop_dir / "gemeente_den_haag" / "plaatsingen_2026-11-01.csv"
+    assert set(demo.uwv_records) == {"/werkzoekenden", "/vacatures", "/plaatsingen"}
 
 
 def test_source_globs_match_the_files(demo: DemoSources, registry: dict[str, Partner]) -> None:
     for pid, path in demo.files.items():
         p = registry[pid]
         folder = demo.drop_dir / p.delivery_folder()
-        (mapping,) = p.datasets.values()
-        assert list(folder.glob(mapping.source)) == [path]
+        assert list(folder.glob(p.datasets["werkzoekenden"].source)) == [path]
+    dh = registry["gemeente_den_haag"]
+    assert list((demo.drop_dir / dh.delivery_folder()).glob(dh.datasets["plaatsingen"].source)) == [
+        demo.den_haag_plaatsingen_csv]
 
 
 def test_encodings_as_declared(demo: DemoSources) -> None:
@@ -370,7 +377,7 @@ def test_every_defect_kind_is_present_and_reconciles(demo: DemoSources, registry
         applicable = set(DEFECT_KINDS)
         if src.dataset == "vacatures":
             applicable.discard("invalid_bsn")
-        if src.dataset == "mbo_diplomas":
+        if src.dataset in ("mbo_diplomas", "plaatsingen"):
             applicable.discard("unknown_gemeente")
         for kind in applicable:
             assert e["defects"][kind] >= 1, f"{src.partner_id}/{src.dataset}: no {kind}"
@@ -417,3 +424,33 @@ def test_instrument_values_fit_their_scales(demo: DemoSources, registry: dict[st
     assert {r["Werkfit"] for r in wl.rows} == {"J", "N", ""}
     bands = {r["werkverkennerBand"] for r in demo.uwv_records["/werkzoekenden"]}
     assert bands == {None, 1, 2, 3, 4}
+
+
+def test_placements_make_duurzaam_and_terug_meaningful(demo: DemoSources, registry: dict[str, Partner]) -> None:
+    """Placements of known job seekers: some judgeable at 26 weeks and lasting, some ended early, some too recent,
+    and some persons back on a benefit that started after the placement."""
+    srcs = {(s.partner_id, s.dataset): s for s in _sources(demo, registry)}
+    dh_pl = srcs[("gemeente_den_haag", "plaatsingen")]
+    uwv_pl = srcs[("uwv_haaglanden", "plaatsingen")]
+    assert _bsns(dh_pl) & _bsns(srcs[("gemeente_den_haag", "werkzoekenden")])
+    assert _bsns(uwv_pl) & _bsns(srcs[("uwv_haaglanden", "werkzoekenden")])
+    start_of_benefit = {normalise_bsn(r["BSN"]): datetime.strptime(r["Ingangsdatum uitkering"], "%d-%m-%Y").date()
+                        for r in srcs[("gemeente_den_haag", "werkzoekenden")].rows
+                        if elfproef(r["BSN"]) and r["Ingangsdatum uitkering"][:2] != "31"}
+    kinds = {"lasting": 0, "ended_early": 0, "too_recent": 0, "back_on_benefit": 0}
+    for r in dh_pl.rows:
+        try:
+            start = datetime.strptime(r["Datum aanvang"], "%d-%m-%Y").date()
+        except ValueError:
+            continue  # the impossible date
+        end = datetime.strptime(r["Datum einde"], "%d-%m-%Y").date() if r["Datum einde"] else None
+        if (PEIL - start).days < 26 * 7:
+            kinds["too_recent"] += 1
+        elif end is None or (end - start).days >= 26 * 7:
+            kinds["lasting"] += 1
+        else:
+            kinds["ended_early"] += 1
+        if start_of_benefit.get(normalise_bsn(r["BSN"]), start) > start:
+            kinds["back_on_benefit"] += 1
+    assert all(n >= 2 for n in kinds.values()), kinds
+    assert any(r["vacatureId"] for r in uwv_pl.rows), "some UWV placements name the vacancy"

@@ -81,3 +81,46 @@ def test_replay_after_a_mapping_fix_loads_the_row_once(small, capsys):
     loaded = q("SELECT sum(rows_loaded), sum(rows_quarantined) FROM audit.deliveries WHERE status = 'loaded'")
     assert [tuple(int(x) for x in loaded[0])] == [(3, 1)]
     assert q("SELECT count(*) FROM audit.quarantine WHERE status = 'open'") == [(1,)]
+
+
+def test_plaatsingen_replay_after_a_contract_code_is_mapped(tmp_path, monkeypatch):
+    """plaatsingen is quarantined and replayed like every other dataset: Den Haag's own placement export (its
+    partner file as committed), one row with a contract code the file does not map yet."""
+    import yaml
+    from regiowerk.settings import paths
+
+    partner = yaml.safe_load((paths().root / "partners" / "gemeente_den_haag.yml").read_text(encoding="utf-8"))
+    partner["datasets"] = {"plaatsingen": partner["datasets"]["plaatsingen"]}
+    for name in ("partners", "drop/gemeente_den_haag", "data"):
+        (tmp_path / name).mkdir(parents=True, exist_ok=True)
+    monkeypatch.delenv("REGIOWERK_WAREHOUSE_URL", raising=False)
+    monkeypatch.setenv("REGIOWERK_PARTNERS_DIR", str(tmp_path / "partners"))
+    monkeypatch.setenv("REGIOWERK_DROP_DIR", str(tmp_path / "drop"))
+    monkeypatch.setenv("REGIOWERK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REGIOWERK_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+
+    def write_partner():
+        (tmp_path / "partners" / "gemeente_den_haag.yml").write_text(yaml.safe_dump(partner), encoding="utf-8")
+
+    write_partner()
+    header = ("Clientnummer;BSN;Werkgever;KvK-nummer werkgever;Datum aanvang;Datum einde;Uren per week;"
+              "Soort contract;Ingezette instrumenten;Peildatum")
+    a, b = bsns(2, 400_000_000)
+    rows = [f"SZW1;{a};Bakkerij De Korenaar;12345678;01-03-2026;;24;VAST;JC;01-11-2026",
+            f"SZW2;{b};Kwekerij Westerlicht;87654321;01-04-2026;;32,5;DETA;\"LKS;PP\";01-11-2026"]
+    (tmp_path / "drop" / "gemeente_den_haag" / "plaatsingen_2026-11-01.csv").write_bytes(
+        "\r\n".join([header, *rows, ""]).encode("cp1252"))
+    d = pipeline.extract("gemeente_den_haag", "plaatsingen")
+    first = pipeline.load(pipeline.validate(pipeline.pseudonymise(d)))
+    assert (first["rows_received"], first["rows_loaded"], first["rows_quarantined"]) == (2, 1, 1)
+    reasons = q("SELECT redenen FROM audit.quarantine WHERE dataset = 'plaatsingen'")[0][0]
+    assert "contractvorm" in reasons and "DETA" in reasons
+
+    partner["datasets"]["plaatsingen"]["values"]["contractvorm"]["DETA"] = "uitzend"  # detachering
+    write_partner()
+    assert [(s.rows, s.passed) for s in replay(partner_id="gemeente_den_haag", dataset="plaatsingen")] == [(1, 1)]
+    loaded = q("SELECT contractvorm, uren_per_week, instrumenten FROM raw.plaatsingen ORDER BY startdatum")
+    assert [(r[0], float(r[1])) for r in loaded] == [("vast", 24.0), ("uitzend", 32.5)]
+    assert sorted(loaded[1][2].split(",")) == ["loonkostensubsidie", "proefplaatsing"]
+    assert q("SELECT rows_loaded, rows_quarantined FROM audit.deliveries WHERE delivery_id = ?",
+             [first["delivery_id"]]) == [(2, 0)]

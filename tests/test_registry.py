@@ -93,7 +93,7 @@ def test_demo_partner_layouts() -> None:
     uwv = r["uwv_haaglanden"]
     assert isinstance(uwv.connector, RestConnector)
     assert uwv.connector.conn_id == "regiowerk_uwv_haaglanden" and uwv.connector.pagination.style == "page"
-    assert set(uwv.datasets) == {"werkzoekenden", "vacatures"}
+    assert set(uwv.datasets) == {"werkzoekenden", "vacatures", "plaatsingen"}
     assert uwv.datasets["werkzoekenden"].incremental
 
     mbo = r["mbo_roc_mondriaan"]

@@ -256,6 +256,9 @@ PYTHON_RULE_CASES = {
     "sluitingsdatum_voor_open_sinds": (
         "vacatures", {"open_sinds": [D(2026, 1, 1)] * 2, "sluitingsdatum": [D(2026, 2, 1), D(2025, 12, 1)]},
         "sluitingsdatum: '2025-12-01' is before open_sinds '2026-01-01'"),
+    "einddatum_voor_startdatum": (
+        "plaatsingen", {"startdatum": [D(2026, 3, 1)] * 2, "einddatum": [None, D(2026, 2, 1)]},
+        "einddatum: '2026-02-01' is before startdatum '2026-03-01'"),
     "einddatum_voor_start": (
         "mbo_inschrijvingen", {"startdatum": [D(2024, 8, 1)] * 2, "verwachte_einddatum": [None, D(2024, 7, 1)]},
         "verwachte_einddatum: '2024-07-01' is before startdatum '2024-08-01'"),
@@ -374,3 +377,4 @@ def test_configuration_memo_gives_the_same_results_as_plain_gx(monkeypatch):
     plain = run(frame, **kwargs)
     assert plain.reasons == with_memo.reasons
     assert plain.expectation_results == with_memo.expectation_results
+

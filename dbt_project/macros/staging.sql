@@ -79,3 +79,30 @@ select
 from gerangschikt
 where rij_nr = 1
 {% endmacro %}
+
+{#-
+  Staging of raw.plaatsingen for one partner kind (gemeente or uwv): the latest row per partner and placement
+  (persoon_id, kvk_nummer, startdatum), list column normalised.
+-#}
+{% macro stg_plaatsingen(kind) %}
+with {{ latest_partner_rows('plaatsingen', kind, ['persoon_id', 'kvk_nummer', 'startdatum']) }}
+
+select
+    partner_id,
+    partner_kind,
+    regio_code,
+    delivery_id,
+    bron_rij,
+    persoon_id,
+    kvk_nummer,
+    vacature_id,
+    startdatum,
+    einddatum,
+    uren_per_week,
+    contractvorm,
+    {{ normalise_list('instrumenten') }} as instrumenten,
+    peildatum,
+    geladen_op
+from gerangschikt
+where rij_nr = 1
+{% endmacro %}

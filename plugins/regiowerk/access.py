@@ -99,8 +99,8 @@ def dbt_schemas() -> tuple[str, ...]:
 
 DBT_SCHEMAS = _DBT_SCHEMAS  # the static part; apply_roles uses dbt_schemas()
 
-RAW_PERSON_TABLES = ("werkzoekenden", "mbo_inschrijvingen", "mbo_diplomas")
-MART_PERSON_TABLES = ("dim_kandidaat", "fct_werkfit_beoordeling")
+RAW_PERSON_TABLES = ("werkzoekenden", "mbo_inschrijvingen", "mbo_diplomas", "plaatsingen")
+MART_PERSON_TABLES = ("dim_kandidaat", "fct_werkfit_beoordeling", "fct_plaatsing")
 MART_SHARED_TABLES = ("dim_vacature",)
 
 TRANSFORMER_QUARANTINE_COLUMNS = ("partner_id", "dataset", "delivery_id", "bron_rij", "redenen", "status",
@@ -307,6 +307,12 @@ def _row_level_security(cur, scoped_roles: list[str]) -> None:
         ("marts", "fct_werkfit_beoordeling"): (
             "EXISTS (SELECT 1 FROM marts.dim_kandidaat AS k WHERE k.persoon_id = fct_werkfit_beoordeling.persoon_id"
             " AND k.regio_code = fct_werkfit_beoordeling.regio_code)"),  # dim_kandidaat's own filter applies
+        # placements: those of a candidate the role may see, plus those the partner delivered (or of the region)
+        ("marts", "fct_plaatsing"): (
+            "EXISTS (SELECT 1 FROM marts.dim_kandidaat AS k WHERE k.persoon_id = fct_plaatsing.persoon_id"
+            " AND k.regio_code = fct_plaatsing.regio_code) OR " + _SCOPE_MATCH.format(cond=(
+                "(s.partner_id IS NOT NULL AND s.partner_id = ANY(string_to_array(fct_plaatsing.bronnen, ',')))"
+                " OR (s.partner_id IS NULL AND s.regio_code = fct_plaatsing.regio_code)"))),
     }
     for t in RAW_PERSON_TABLES:
         conditions[("raw", t)] = _SCOPE_MATCH.format(cond=(

@@ -197,7 +197,26 @@ MBO_DIPLOMAS = Dataset(
     ),
 )
 
-DATASETS: dict[str, Dataset] = {d.name: d for d in (WERKZOEKENDEN, VACATURES, MBO_INSCHRIJVINGEN, MBO_DIPLOMAS)}
+PLAATSINGEN = Dataset(
+    name="plaatsingen",
+    description="Placements of job seekers with an employer (gemeente, UWV): one row per placement per delivery.",
+    partner_kinds=("gemeente", "uwv"),
+    key=("persoon_id", "kvk_nummer", "startdatum"),
+    columns=_PERSON_INPUT + (
+        Column("kvk_nummer", "text", "KvK number of the employer (8 digits).", required=True,
+               pattern=r"^[0-9]{8}$"),
+        Column("vacature_id", "text", "The vacancy filled, if known (UWV vacature_id)."),
+        Column("startdatum", "date", "First day of work.", required=True),
+        Column("einddatum", "date", "Last day of work, if ended."),
+        Column("uren_per_week", "number", "Contract hours per week.", required=True, min_value=1, max_value=48),
+        Column("contractvorm", "text", "Contract type.", code_list="contractvorm"),
+        Column("instrumenten", "list", "Support instruments used for the placement.", code_list="ondersteuning"),
+        Column("peildatum", "date", "The date the partner's data describes.", required=True),
+    ),
+)
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in (WERKZOEKENDEN, VACATURES, MBO_INSCHRIJVINGEN, MBO_DIPLOMAS,
+                                                    PLAATSINGEN)}
 
 # Columns the loader adds to every raw table.
 METADATA_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -4,12 +4,13 @@
 
 * ``gemeente_den_haag``: ``<drop>/gemeente_den_haag/clienten_<YYYY-MM-DD>.csv`` (cp1252, ``;``, decimal comma,
   Participatieladder, local regeling codes, names and street in the export);
+  and its placements in ``<drop>/gemeente_den_haag/plaatsingen_<YYYY-MM-DD>.csv`` (same conventions);
 * ``gemeente_delft``: ``<drop>/gemeente_delft/zrm_export_<YYYY-MM>.xlsx`` (sheet ``ZRM``, Zelfredzaamheid-Matrix
   2017, real date cells);
 * ``gemeente_westland``: ``<drop>/gemeente_westland/werkzoekenden_<YYYYMMDD>.csv`` (UTF-8 with BOM, ``,``,
   its own J/N werkfit flag);
-* ``uwv_haaglanden``: JSON records for ``/werkzoekenden`` and ``/vacatures`` (returned, to be served by the
-  local UWV API; every record carries ``updated_at``);
+* ``uwv_haaglanden``: JSON records for ``/werkzoekenden``, ``/vacatures`` and ``/plaatsingen`` (returned, to be
+  served by the local UWV API; every record carries ``updated_at``);
 * ``mbo_roc_mondriaan``: a SQLite student information system with tables ``deelnemers`` and ``diplomas``.
 
 Everything is derived from one seeded :class:`random.Random` and one seeded ``Faker("nl_NL")``: the same
@@ -195,6 +196,7 @@ class DemoSources:
 
     drop_dir: Path
     den_haag_csv: Path
+    den_haag_plaatsingen_csv: Path
     delft_xlsx: Path
     westland_csv: Path
     sis_db: Path
@@ -448,7 +450,7 @@ _DELFT_HEADER = (["clientnummer", "burgerservicenummer", "achternaam", "voorlett
                   "uren_beschikbaar", "beschikbaar_vanaf"]
                  + _ZRM_DOMAINS
                  + ["zrm_laagste_score", "zrm_versie", "datum_zrm", "instrumenten", "dossierstatus",
-                    "datum_uitstroom", "reden_uitstroom", "peildatum", "regisseur"])
+                    "datum_uitstroom", "reden_uitstroom", "peildatum", "regisseur", "beroepswensen"])
 
 
 def _delft_row(g: _Gen, p: _Person, nr: int, archetype: str) -> dict[str, Any]:
@@ -587,7 +589,7 @@ def _write_delft(path: Path, rows: list[_Row], peildatum: date) -> None:
 # --------------------------------------------------------------------------------------------------- Westland
 _WL_HEADER = ["bsn", "naam", "adres", "postcode", "woonplaats", "gemeentecode", "geb_datum", "doelgroep",
               "startdatum", "ontheffing", "nt2_niveau", "rijbewijs", "uren", "beschikbaar_per", "Werkfit",
-              "datum_beoordeling", "status", "uitstroomdatum", "uitstroomreden", "peildatum"]
+              "datum_beoordeling", "status", "uitstroomdatum", "uitstroomreden", "peildatum", "beroepen"]
 
 
 def _westland_row(g: _Gen, p: _Person, archetype: str) -> dict[str, Any]:
@@ -929,6 +931,155 @@ def _write_sis(path: Path, enrol: list[_Row], dipl: list[_Row]) -> None:
         con.close()
 
 
+# --------------------------------------------------------------------------------------------------- plaatsingen
+# Placements are drawn last, from their own seeded generator, so that adding them left every other delivery as
+# it was. Three kinds, so that duurzame plaatsing is meaningful: a client who left the benefit for work (recent:
+# too recent to judge at 26 weeks), an earlier placement after which the person came back on a benefit (some
+# lasted 26 weeks, most did not), and part-time work next to the benefit (some of it with a follow-on placement).
+_DH_PL_HEADER = ["Clientnummer", "BSN", "Werkgever", "KvK-nummer werkgever", "Datum aanvang", "Datum einde",
+                 "Uren per week", "Soort contract", "Ingezette instrumenten", "Peildatum"]
+_DH_CONTRACT = {"vast": "VAST", "tijdelijk": "BEP", "uitzend": "UITZ", "oproep": "OPR", "leerwerk": "LWB"}
+_DH_INSTR = {"jobcoach": "JC", "loonkostensubsidie": "LKS", "proefplaatsing": "PP", "scholing": "SCHOL"}
+_UWV_CONTRACT = {"vast": "VAST", "tijdelijk": "BEPAALDE_TIJD", "uitzend": "UITZEND", "oproep": "OPROEP",
+                 "leerwerk": "BBL"}
+_UWV_INSTR = {"jobcoach": "JOBCOACH", "loonkostensubsidie": "LKS", "proefplaatsing": "PROEFPLAATSING",
+              "scholing": "SCHOLING"}
+
+
+@dataclass
+class _Placement:
+    person: _Person
+    kvk: str
+    start: date
+    end: date | None
+    hours: float
+    contract: str
+    instruments: list[str]
+    vacature_id: str | None = None
+
+
+def _placements_of(g: _Gen, p: _Person, regeling_start: date, uitstroom_werk: date | None,
+                   kvks: list[str]) -> list[_Placement]:
+    rng = g.rng
+
+    def one(start: date, end: date | None, hours: float) -> _Placement:
+        contract = rng.choices(["vast", "tijdelijk", "uitzend", "oproep", "leerwerk"], weights=[20, 45, 20, 10, 5])[0]
+        instr = rng.sample(["jobcoach", "loonkostensubsidie", "proefplaatsing", "scholing"],
+                           k=rng.choice([0, 0, 1, 1, 2]))
+        return _Placement(p, rng.choice(kvks), start, end, hours, contract, instr)
+
+    if uitstroom_werk is not None:  # left the benefit for this job
+        return [one(uitstroom_werk - timedelta(days=rng.randint(0, 14)), None, rng.choice([16, 24, 32, 36, 40]))]
+    if rng.random() < 0.45:  # an earlier job, then back on a benefit
+        start = regeling_start - timedelta(days=rng.randint(150, 900))
+        end = min(start + timedelta(days=rng.choice([30, 60, 90, 120, 150, 200, 300, 400])),
+                  regeling_start - timedelta(days=1))
+        return [one(start, end, rng.choice([12, 16, 20, 24, 32, 36]))]
+    lo = max(regeling_start, g.peil - timedelta(days=700))
+    if (g.peil - lo).days < 40:
+        return []
+    start = lo + timedelta(days=rng.randint(0, (g.peil - lo).days - 30))
+    end = None if rng.random() < 0.6 else start + timedelta(days=rng.randint(30, 250))
+    first = one(start, end if end is None or end < g.peil else None, rng.choice([8, 10, 12, 16, 20, 24]))
+    if first.end is not None and rng.random() < 0.5 and first.end + timedelta(days=10) < g.peil:
+        return [first, one(first.end + timedelta(days=rng.randint(1, 10)), None, rng.choice([12, 16, 20]))]
+    return [first]
+
+
+def _dh_placement_row(pl: _Placement, nr: int, werkgever: str, peil: date) -> dict[str, Any]:
+    f = "%d-%m-%Y"
+    return {
+        "Clientnummer": f"SZW{100000 + nr}", "BSN": pl.person.bsn_as_number, "Werkgever": werkgever,
+        "KvK-nummer werkgever": pl.kvk, "Datum aanvang": _fmt_nl(pl.start, f), "Datum einde": _fmt_nl(pl.end, f),
+        "Uren per week": _hours_comma(pl.hours), "Soort contract": _DH_CONTRACT[pl.contract],
+        "Ingezette instrumenten": ";".join(_DH_INSTR[i] for i in pl.instruments), "Peildatum": _fmt_nl(peil, f),
+    }
+
+
+def _uwv_placement_record(g: _Gen, pl: _Placement) -> dict[str, Any]:
+    iso = "%Y-%m-%d"
+    return {
+        "bsn": pl.person.bsn, "kvkNummer": pl.kvk, "vacatureId": pl.vacature_id,
+        "startdatum": pl.start.strftime(iso), "einddatum": pl.end.strftime(iso) if pl.end else None,
+        "urenPerWeek": pl.hours, "contractvorm": _UWV_CONTRACT[pl.contract],
+        "instrumenten": [_UWV_INSTR[i] for i in pl.instruments], "peildatum": g.peil.strftime(iso),
+        "updated_at": _updated_at(g),
+    }
+
+
+def _beroepswensen(g: _Gen, rows: list[_Row], column: str, separator: str, vac: list[_Row]) -> None:
+    """Desired occupations (ISCO-08 unit groups) of gemeente clients, drawn from the occupations the region's
+    vacancies ask for, so that spanning per beroep meets supply and demand (some clients name none)."""
+    wanted = [r.data["iscoCode"] for r in vac if r.defect is None]
+    drawn: dict[str, str | None] = {}  # per person, so that a duplicated row stays an exact copy
+    for r in rows:
+        key = r.person.bsn if r.person else f"row{id(r)}"
+        if key not in drawn:
+            k = g.rng.choice([0, 1, 1, 2, 3])
+            drawn[key] = separator.join(sorted({g.rng.choice(wanted) for _ in range(k)})) or None
+        r.data[column] = drawn[key]
+
+
+def _plaatsingen(g: _Gen, den_haag: list[_Row], uwv: list[_Row], vac: list[_Row]) -> tuple[list[_Row], list[_Row]]:
+    """Placements of Den Haag clients (file) and UWV clients (API), with the usual defects."""
+    rng = g.rng
+    vacancies = [r.data for r in vac if r.defect is None]
+    kvks = sorted({v["kvkNummer"] for v in vacancies})
+    dh: list[_Row] = []
+    for r in den_haag:
+        if r.defect is not None or r.person is None or rng.random() < 0.55:
+            continue
+        d = r.data
+        werk = (datetime.strptime(d["Uitstroomdatum"], "%d-%m-%Y").date()
+                if d["Status"] == "Beëindigd" and d["Reden uitstroom"] == "ARB" else None)
+        start = datetime.strptime(d["Ingangsdatum uitkering"], "%d-%m-%Y").date()
+        for pl in _placements_of(g, r.person, start, werk, kvks):
+            dh.append(_Row(_dh_placement_row(pl, len(dh), g.fake.company(), g.peil), pl.person))
+    uw: list[_Row] = []
+    for r in uwv:
+        if r.defect is not None or r.person is None or rng.random() < 0.6:
+            continue
+        d = r.data
+        werk = (date.fromisoformat(d["uitstroomDatum"])
+                if d["status"] == "BEEINDIGD" and d["uitstroomReden"] == "WERKHERVATTING" else None)
+        for pl in _placements_of(g, r.person, date.fromisoformat(d["uitkeringStartdatum"]), werk, kvks):
+            if pl.start >= g.peil - timedelta(days=120) and rng.random() < 0.6:  # recent: the vacancy is known
+                v = rng.choice(vacancies)
+                pl.vacature_id, pl.kvk = v["vacatureId"], v["kvkNummer"]
+            uw.append(_Row(_uwv_placement_record(g, pl), pl.person))
+
+    def bad_dh(col: str, kind: str, value: str) -> _Row:
+        p = g.person(DEN_HAAG)
+        pl = _placements_of(g, p, g.peil - timedelta(days=400), None, kvks)[0]
+        row = _dh_placement_row(pl, 9000 + rng.randint(0, 999), g.fake.company(), g.peil)
+        row[col] = value
+        return _Row(row, None if col == "BSN" else p, None, kind, col)
+
+    def bad_uwv(col: str, kind: str, value: Any) -> _Row:
+        p = g.person(DELFT)
+        pl = _placements_of(g, p, g.peil - timedelta(days=400), None, kvks)[0]
+        rec = _uwv_placement_record(g, pl)
+        rec[col] = value
+        return _Row(rec, None if col == "bsn" else p, None, kind, col)
+
+    t1, t2 = g.person(DEN_HAAG), g.person(DELFT)
+    dh_rows = _place(rng, dh, [
+        bad_dh("BSN", "invalid_bsn", _break_bsn(t1.bsn)),
+        _duplicate(rng, dh),
+        bad_dh("Datum aanvang", "impossible_date", "31-04-2025"),
+        bad_dh("KvK-nummer werkgever", "missing_required", ""),
+        bad_dh("Soort contract", "unmapped_code", "ZZP"),
+    ])
+    uwv_rows = _place(rng, uw, [
+        bad_uwv("bsn", "invalid_bsn", _break_bsn(t2.bsn)),
+        _duplicate(rng, uw),  # the same record on two pages
+        bad_uwv("startdatum", "impossible_date", f"{g.peil.year}-02-30"),
+        bad_uwv("startdatum", "missing_required", None),
+        bad_uwv("contractvorm", "unmapped_code", "ZZP"),
+    ])
+    return dh_rows, uwv_rows
+
+
 # --------------------------------------------------------------------------------------------------- entry point
 def _persons(rows: list[_Row]) -> set[str]:
     """Normalised BSNs of the clean rows of a delivery."""
@@ -970,16 +1121,27 @@ def generate_demo(drop_dir: Path, sis_db: Path, peildatum: date = date(2026, 11,
     dipl_overlap = g.rng.sample(ww_only, k=min(len(ww_only), max(3, n // 10))) + dh_uwv[1:2]
     enrol, dipl = _mbo(g, n * 2, n * 2 // 3, enrol_overlap, dipl_overlap)
 
+    # placements and the Delft/Westland beroepswensen last, from their own generator (the draws above stay as
+    # they were)
+    pg = _Gen(peildatum, seed + 1)
+    pg._bsns = set(g._bsns)
+    dh_plaatsingen, uwv_plaatsingen = _plaatsingen(pg, den_haag, uwv, vac)
+    _beroepswensen(pg, delft, "beroepswensen", ",", vac)
+    _beroepswensen(pg, westland, "beroepen", "|", vac)
+
     # ---- write
     dh_path = drop_dir / "gemeente_den_haag" / f"clienten_{peildatum:%Y-%m-%d}.csv"
+    dh_pl_path = drop_dir / "gemeente_den_haag" / f"plaatsingen_{peildatum:%Y-%m-%d}.csv"
     delft_path = drop_dir / "gemeente_delft" / f"zrm_export_{peildatum:%Y-%m}.xlsx"
     wl_path = drop_dir / "gemeente_westland" / f"werkzoekenden_{peildatum:%Y%m%d}.csv"
     _write_den_haag(dh_path, den_haag)
+    _write_csv(dh_pl_path, dh_plaatsingen, _DH_PL_HEADER, ";", "cp1252")
     _write_delft(delft_path, delft, peildatum)
     _write_westland(wl_path, westland)
     _write_sis(sis_db, enrol, dipl)
     uwv_records = {"/werkzoekenden": [copy.deepcopy(r.data) for r in uwv],
-                   "/vacatures": [copy.deepcopy(r.data) for r in vac]}
+                   "/vacatures": [copy.deepcopy(r.data) for r in vac],
+                   "/plaatsingen": [copy.deepcopy(r.data) for r in uwv_plaatsingen]}
 
     # ---- expected
     delft_xlsx_view = [_Row({k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.data.items()},
@@ -994,7 +1156,8 @@ def generate_demo(drop_dir: Path, sis_db: Path, peildatum: date = date(2026, 11,
         "defect_kinds": list(DEFECT_KINDS),
         "peildatum": peildatum.isoformat(),
         "gemeente_den_haag": {"werkzoekenden": _summary(den_haag, "BSN", str(dh_path), header_rows=1,
-                                                        uitgestroomd="Beëindigd", status_key="Status")},
+                                                        uitgestroomd="Beëindigd", status_key="Status"),
+                              "plaatsingen": _summary(dh_plaatsingen, "BSN", str(dh_pl_path), header_rows=1)},
         "gemeente_delft": {"werkzoekenden": _summary(delft_xlsx_view, "burgerservicenummer", str(delft_path),
                                                      header_rows=1,
                                                      uitgestroomd="gesloten", status_key="dossierstatus")},
@@ -1003,6 +1166,7 @@ def generate_demo(drop_dir: Path, sis_db: Path, peildatum: date = date(2026, 11,
         "uwv_haaglanden": {
             "werkzoekenden": _summary(uwv, "bsn", "/werkzoekenden", uitgestroomd="BEEINDIGD", status_key="status"),
             "vacatures": _summary(vac, None, "/vacatures", person_level=False),
+            "plaatsingen": _summary(uwv_plaatsingen, "bsn", "/plaatsingen"),
         },
         "mbo_roc_mondriaan": {
             "mbo_inschrijvingen": _summary(enrol, "BSN", f"{sis_db}:deelnemers"),
@@ -1023,7 +1187,8 @@ def generate_demo(drop_dir: Path, sis_db: Path, peildatum: date = date(2026, 11,
     expected["mbo_roc_mondriaan"]["mbo_inschrijvingen"]["outside_region_rows"] = enrol_outside
 
     return DemoSources(
-        drop_dir=drop_dir, den_haag_csv=dh_path, delft_xlsx=delft_path, westland_csv=wl_path, sis_db=sis_db,
+        drop_dir=drop_dir, den_haag_csv=dh_path, den_haag_plaatsingen_csv=dh_pl_path, delft_xlsx=delft_path,
+        westland_csv=wl_path, sis_db=sis_db,
         uwv_records=uwv_records, expected=expected, peildatum=peildatum, seed=seed,
         files={"gemeente_den_haag": dh_path, "gemeente_delft": delft_path, "gemeente_westland": wl_path},
     )

@@ -816,6 +816,8 @@ def _write_partner(template: str, out: Path, changes: dict[str, Any], connector:
     # the project's own demo partners (not REGIOWERK_PARTNERS_DIR, which may point at generated partners)
     data = yaml.safe_load((paths().root / "partners" / template).read_text(encoding="utf-8"))
     data.update(changes)
+    # only the datasets this generator writes (the demo partners also deliver plaatsingen, not generated here)
+    data["datasets"] = {ds: m for ds, m in data["datasets"].items() if ds != "plaatsingen"}
     if connector:
         data["connector"].update(connector)
     for ds, source in (sources or {}).items():

@@ -20,7 +20,7 @@ from regiowerk.settings import paths
 DEMO_CLIENT_ID = "regiowerk-demo"
 DEMO_CLIENT_SECRET = "demo-secret-only-for-the-local-api"  # the local stand-in API, not a real credential
 MARTS = ("dim_kandidaat", "fct_werkfit_beoordeling", "werkfit_versie_vergelijking", "dim_vacature",
-         "kpi_regio_maand")
+         "kpi_regio_maand", "fct_plaatsing", "kpi_plaatsingen_maand", "kpi_spanning_beroep", "kpi_mbo_aanbod_vraag")
 
 
 def _say(msg: str) -> None:
@@ -115,6 +115,40 @@ def print_report(con, out: Callable[[str], None] = _say) -> None:
     out("\nWerkfit status (first definition version):")
     for s, n in status:
         out(f"  {s:<30} {n:>8}")
+    out("\nSteering KPIs (kpi_plaatsingen_maand, kpi_spanning_beroep, kpi_mbo_aanbod_vraag):")
+    for line in headlines(con):
+        out(line)
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "n.v.t."
+
+
+def headlines(con) -> list[str]:
+    """One headline per steering mart: duurzame plaatsing, spanning per beroep, MBO aanbod tegen vraag."""
+    n, b26, d26, b52, d52, terug = con.execute(
+        "SELECT sum(aantal_plaatsingen), sum(aantal_beoordeelbaar_26w), sum(aantal_duurzaam_26w), "
+        "sum(aantal_beoordeelbaar_52w), sum(aantal_duurzaam_52w), sum(aantal_terug_in_uitkering) "
+        "FROM marts.kpi_plaatsingen_maand").fetchone()
+    lines = [f"  plaatsingen: {n or 0}; duurzaam na 26 weken {d26 or 0} van {b26 or 0} beoordeelbaar "
+             f"({_pct(d26 or 0, b26 or 0)}), na 52 weken {d52 or 0} van {b52 or 0} ({_pct(d52 or 0, b52 or 0)}); "
+             f"terug in een uitkering: {terug or 0}"]
+    month, rows, with_ratio, kans = con.execute(
+        "SELECT max(maand), count(*), count(spanning), count(*) FILTER (WHERE kansberoep) "
+        "FROM marts.kpi_spanning_beroep WHERE aantal_open_vacatures > 0 "
+        "AND maand = (SELECT max(maand) FROM marts.kpi_spanning_beroep)").fetchone()
+    top = con.execute(
+        "SELECT isco_code, aantal_open_vacatures, aantal_kandidaten, spanning FROM marts.kpi_spanning_beroep "
+        "WHERE maand = ? AND spanning IS NOT NULL ORDER BY spanning DESC, isco_code LIMIT 3", [month]).fetchall()
+    lines.append(f"  spanning {month}: {rows} beroepen met open vacatures, {with_ratio} met kandidaten, {kans} "
+                 "kansberoepen; hoogst: " + ", ".join(f"{c} ({v} vac./{k} kand. = {r:.1f})" for c, v, k, r in top))
+    year = con.execute("SELECT max(schooljaar) FROM marts.kpi_mbo_aanbod_vraag").fetchone()[0]
+    sectors = con.execute(
+        "SELECT sector, sum(aantal_inschrijvingen), sum(aantal_diplomas), max(aantal_open_vacatures_sector) "
+        "FROM marts.kpi_mbo_aanbod_vraag WHERE schooljaar = ? GROUP BY sector "
+        "ORDER BY max(aantal_open_vacatures_sector) DESC, sector LIMIT 4", [year]).fetchall()
+    lines.append(f"  mbo {year}: " + ", ".join(f"{s} {i} inschr./{d} dipl./{v} vac." for s, i, d, v in sectors))
+    return lines
 
 
 def demo(keep: bool = False, out: Callable[[str], None] = _say) -> dict[str, str]:
