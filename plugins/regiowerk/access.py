@@ -100,7 +100,7 @@ def dbt_schemas() -> tuple[str, ...]:
 DBT_SCHEMAS = _DBT_SCHEMAS  # the static part; apply_roles uses dbt_schemas()
 
 RAW_PERSON_TABLES = ("werkzoekenden", "mbo_inschrijvingen", "mbo_diplomas")
-MART_PERSON_TABLES = ("dim_kandidaat", "fct_werkfit_beoordeling")
+MART_PERSON_TABLES = ("dim_kandidaat", "fct_werkfit_beoordeling", "fct_kandidaat_vacature_match")
 MART_SHARED_TABLES = ("dim_vacature",)
 
 TRANSFORMER_QUARANTINE_COLUMNS = ("partner_id", "dataset", "delivery_id", "bron_rij", "redenen", "status",
@@ -307,6 +307,11 @@ def _row_level_security(cur, scoped_roles: list[str]) -> None:
         ("marts", "fct_werkfit_beoordeling"): (
             "EXISTS (SELECT 1 FROM marts.dim_kandidaat AS k WHERE k.persoon_id = fct_werkfit_beoordeling.persoon_id"
             " AND k.regio_code = fct_werkfit_beoordeling.regio_code)"),  # dim_kandidaat's own filter applies
+        ("marts", "fct_kandidaat_vacature_match"): (
+            # the candidate's own filter (dim_kandidaat's policy) applies
+            "EXISTS (SELECT 1 FROM marts.dim_kandidaat AS k"
+            " WHERE k.persoon_id = fct_kandidaat_vacature_match.persoon_id"
+            " AND k.regio_code = fct_kandidaat_vacature_match.regio_code)"),
     }
     for t in RAW_PERSON_TABLES:
         conditions[("raw", t)] = _SCOPE_MATCH.format(cond=(

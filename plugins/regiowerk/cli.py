@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "regiowerk.summary",  # regiowerk summary [--date D]
     "regiowerk.keys",  # regiowerk keys status|rotate
     "regiowerk.retention",  # regiowerk retention [--days N] [--apply]
+    "regiowerk.matching",  # regiowerk match --vacature ID [--top N]
+    "regiowerk.vum_export",  # regiowerk export vum --partner ID --out DIR
 )
 
 

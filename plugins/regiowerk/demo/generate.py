@@ -109,6 +109,13 @@ UWV_COMPETENTIES: dict[str, tuple[str, ...]] = {
 }
 
 
+def demo_beroepswensen(seed: str) -> list[str]:
+    """Occupation wishes (ISCO-08 unit groups) a gemeente records, from a generator of their own (seeded by
+    ``seed``) so adding them leaves every other generated value unchanged: none for one in five persons."""
+    rng = random.Random(f"beroepswensen|{seed}")
+    return sorted(c for c, _ in rng.sample(ISCO, k=rng.choice([0, 1, 1, 2, 2])))
+
+
 def demo_competenties(seed: str, isco_codes: list[str]) -> list[str]:
     """UWV skill labels for a person (their occupation wishes) or a vacancy (its occupation), drawn from the
     major groups' lists with their own generator (seeded by ``seed``), so adding them leaves every other
@@ -374,7 +381,7 @@ _DH_HEADER = [
     "Geboortedatum", "Regeling", "Ingangsdatum uitkering", "Einddatum uitkering", "Ontheffing",
     "Doelgroepregister", "Werk- en denkniveau", "Taalniveau", "Taaltraject", "Rijbewijs", "Uren per week",
     "Beschikbaar per", "Trede", "Datum trede", "Status", "Uitstroomdatum", "Reden uitstroom", "Peildatum",
-    "Klantmanager",
+    "Klantmanager", "Beroepswens",
 ]
 
 
@@ -421,6 +428,7 @@ def _den_haag_row(g: _Gen, p: _Person, nr: int, archetype: str) -> dict[str, Any
         "Reden uitstroom": rng.choice(["ARB", "ARB", "ARB", "SCH", "VHZ", "DET", "OVG"]) if uitgestroomd else "",
         "Peildatum": _fmt_nl(g.peil, f),
         "Klantmanager": g.name(),
+        "Beroepswens": ";".join(demo_beroepswensen(p.bsn)),
     }
 
 
@@ -726,6 +734,8 @@ def _uwv_person_record(g: _Gen, p: _Person, uitkering: str, archetype: str | Non
         "peildatum": g.peil.strftime(iso),
         "updated_at": _updated_at(g),
     }
+    if band and not rec["beroepswensen"]:  # a client with a Werkverkenner score has a wish on werk.nl
+        rec["beroepswensen"] = demo_beroepswensen(p.bsn)[:1] or [ISCO[0][0]]
     rec["competenties"] = demo_competenties(p.bsn, rec["beroepswensen"])
     if uitgestroomd:
         rec["uitkeringEinddatum"] = rec["uitstroomDatum"]

@@ -405,6 +405,7 @@ def _den_haag_frame(rng: np.random.Generator, p: _People, pools: _Pools, start_n
         "Peildatum": _fmt_days(np.zeros(n), f),
         "Klantmanager": pools.first[rng.integers(0, len(pools.first), size=n)] + " "
         + pools.last[rng.integers(0, len(pools.last), size=n)],
+        "Beroepswens": _beroepswensen(start_nr, n, ";"),
     }, columns=_DH_HEADER)
 
 
@@ -495,6 +496,14 @@ def _updated_at(rng: np.random.Generator, n: int) -> np.ndarray:
     minutes = rng.integers(60, 60 * 24 * 45, size=n)
     stamps = pd.Timestamp(PEILDATUM, tz="UTC") - pd.to_timedelta(minutes, unit="min")
     return np.asarray(stamps.strftime("%Y-%m-%dT%H:%M:00+00:00"), dtype=object)
+
+
+def _beroepswensen(seed: int, n: int, sep: str) -> np.ndarray:
+    """Occupation wishes (0-2 ISCO-08 unit groups, joined by ``sep``) from a generator of their own."""
+    rng = np.random.default_rng(seed + 7)
+    isco = np.array([c for c, _ in ISCO], dtype=object)
+    k = rng.choice([0, 1, 1, 2, 2], size=n)
+    return _objects([sep.join(sorted(isco[rng.choice(len(isco), size=int(j), replace=False)])) for j in k])
 
 
 def _competenties(seed: int, first_isco: list[str | None]) -> np.ndarray:
