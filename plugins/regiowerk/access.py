@@ -285,6 +285,7 @@ def apply_roles(conn, partners: Iterable, regio_codes: Iterable[str], bi_suppres
             _row_level_security(cur, scoped_roles)
             _bi_views(cur, bi_suppression_threshold)
             usage("bi", [BI_READER, *scoped_roles])
+            usage("bi", [TRANSFORMER], create=True)  # dbt builds the views of models/bi (bi.kandidaten_anoniem)
             grant("SELECT", "bi", [BI_READER, *scoped_roles])
         conn.commit()
     except BaseException:

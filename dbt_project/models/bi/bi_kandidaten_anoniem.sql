@@ -21,6 +21,7 @@
     3: ['regio_code', 'werkfit_status'],
 } %}
 {%- set alle = niveaus[1] %}
+{%- set booleans = ['rijbewijs_b', 'jobcoach', 'loonkostensubsidie', 'proefplaatsing'] %}
 with personen as (
     select
         k.persoon_id,
@@ -70,7 +71,7 @@ geplaatst{{ niveau }} as (
         competenties,
         {{ niveau }} as generalisatieniveau,
         {%- for kolom in alle %}
-        {% if kolom in sleutels %}{{ kolom }}{% else %}null{% endif %} as {{ kolom }},
+        {% if kolom in sleutels %}{{ kolom }}{% elif kolom in booleans %}cast(null as boolean){% else %}cast(null as varchar){% endif %} as {{ kolom }},
         {%- endfor %}
         concat_ws('|', '{{ niveau }}'{% for kolom in sleutels %}, cast({{ kolom }} as varchar){% endfor %}) as groep
     from niveau{{ niveau }}
@@ -107,7 +108,7 @@ competenties_per_groep as (
 select
     g.generalisatieniveau,
     {%- for kolom in alle %}
-    {%- if kolom in ('rijbewijs_b', 'jobcoach', 'loonkostensubsidie', 'proefplaatsing') %}
+    {%- if kolom in booleans %}
     cast(g.{{ kolom }} as boolean) as {{ kolom }},
     {%- else %}
     cast(g.{{ kolom }} as varchar) as {{ kolom }},
