@@ -23,7 +23,6 @@ from regiowerk import canonical
 from regiowerk.errors import RegiowerkError
 
 SCHEMA_VERSION = "1.0"
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "vum_profielen.schema.json"
 WERK_EN_DENKNIVEAU_ONBEKEND = 7
 
 _PROFIEL_SQL = """
