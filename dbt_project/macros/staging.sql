@@ -71,6 +71,7 @@ select
     eigen_afstand,
     instrument_datum,
     {{ normalise_list('ondersteuning') }} as ondersteuning,
+    {{ normalise_list('competenties') }} as competenties,
     status,
     uitstroom_datum,
     uitstroom_reden,

@@ -100,7 +100,7 @@ def dbt_schemas() -> tuple[str, ...]:
 DBT_SCHEMAS = _DBT_SCHEMAS  # the static part; apply_roles uses dbt_schemas()
 
 RAW_PERSON_TABLES = ("werkzoekenden", "mbo_inschrijvingen", "mbo_diplomas", "plaatsingen")
-MART_PERSON_TABLES = ("dim_kandidaat", "fct_werkfit_beoordeling", "fct_plaatsing")
+MART_PERSON_TABLES = ("dim_kandidaat", "fct_werkfit_beoordeling", "fct_plaatsing", "fct_kandidaat_vacature_match")
 MART_SHARED_TABLES = ("dim_vacature",)
 
 TRANSFORMER_QUARANTINE_COLUMNS = ("partner_id", "dataset", "delivery_id", "bron_rij", "redenen", "status",
@@ -285,6 +285,7 @@ def apply_roles(conn, partners: Iterable, regio_codes: Iterable[str], bi_suppres
             _row_level_security(cur, scoped_roles)
             _bi_views(cur, bi_suppression_threshold)
             usage("bi", [BI_READER, *scoped_roles])
+            usage("bi", [TRANSFORMER], create=True)  # dbt builds the views of models/bi (bi.kandidaten_anoniem)
             grant("SELECT", "bi", [BI_READER, *scoped_roles])
         conn.commit()
     except BaseException:
@@ -313,6 +314,11 @@ def _row_level_security(cur, scoped_roles: list[str]) -> None:
             " AND k.regio_code = fct_plaatsing.regio_code) OR " + _SCOPE_MATCH.format(cond=(
                 "(s.partner_id IS NOT NULL AND s.partner_id = ANY(string_to_array(fct_plaatsing.bronnen, ',')))"
                 " OR (s.partner_id IS NULL AND s.regio_code = fct_plaatsing.regio_code)"))),
+        ("marts", "fct_kandidaat_vacature_match"): (
+            # the candidate's own filter (dim_kandidaat's policy) applies
+            "EXISTS (SELECT 1 FROM marts.dim_kandidaat AS k"
+            " WHERE k.persoon_id = fct_kandidaat_vacature_match.persoon_id"
+            " AND k.regio_code = fct_kandidaat_vacature_match.regio_code)"),
     }
     for t in RAW_PERSON_TABLES:
         conditions[("raw", t)] = _SCOPE_MATCH.format(cond=(

@@ -34,6 +34,13 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
         "zorg", "techniek", "bouw", "handel", "horeca", "logistiek", "schoonmaak", "ict",
         "administratie", "onderwijs", "overheid", "landbouw", "overig",
     ),
+    # Skills vocabulary: the VUM gedragscompetenties (VUM v2 codes 24100-24126; labels and source in the dbt
+    # seed competenties.csv, which a test keeps equal to this list).
+    "competentie": (
+        "24100", "24101", "24102", "24104", "24105", "24106", "24107", "24108", "24109", "24110", "24111",
+        "24112", "24113", "24114", "24115", "24116", "24118", "24119", "24120", "24121", "24122", "24123",
+        "24124", "24125", "24126",
+    ),
 }
 
 
@@ -118,6 +125,8 @@ WERKZOEKENDEN = Dataset(
         Column("beschikbaar_vanaf", "date", "Available for work from this date."),
         Column("beroepswensen", "list", "Desired occupations as ISCO-08 unit group codes.",
                pattern=r"^[0-9]{4}$"),
+        Column("competenties", "list", "Skills of the job seeker (VUM gedragscompetentie codes).",
+               code_list="competentie"),
         Column("participatieladder", "integer", "Participatieladder trede (1-6).", min_value=1, max_value=6),
         Column("zrm_werk_opleiding", "integer", "ZRM score on the domain Werk & Opleiding (1-5).",
                min_value=1, max_value=5),
@@ -155,6 +164,8 @@ VACATURES = Dataset(
         Column("opleidingsniveau_minimaal", "integer", "Minimum VUM werk- en denkniveau.", min_value=0, max_value=7),
         Column("taalniveau_minimaal", "text", "Minimum Dutch level (CEFR).", code_list="taalniveau"),
         Column("rijbewijs_vereist", "list", "Required driving licence categories.", code_list="rijbewijs"),
+        Column("competenties", "list", "Skills the vacancy asks for (VUM gedragscompetentie codes).",
+               code_list="competentie"),
         Column("aantal_plekken", "integer", "Number of places.", min_value=1, max_value=1000),
         Column("open_sinds", "date", "Date the vacancy opened.", required=True),
         Column("sluitingsdatum", "date", "Closing date."),

@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "regiowerk.keys",  # regiowerk keys status|rotate
     "regiowerk.retention",  # regiowerk retention [--days N] [--apply]
     "regiowerk.run_partner",  # regiowerk run --partner ID
+    "regiowerk.matching",  # regiowerk match --vacature ID [--top N]
+    "regiowerk.vum_export",  # regiowerk export vum --partner ID --out DIR
 )
 
 

@@ -51,7 +51,8 @@ select
     w.werkverkenner_band,
     w.eigen_afstand,
     w.instrument_datum,
-    w.ondersteuning
+    w.ondersteuning,
+    w.competenties
 from werkzoekenden as w
 left join regelingen as r on r.regeling = w.regeling
 
@@ -68,7 +69,8 @@ select
     i.crebo, i.niveau, cast(null as date), i.status, i.verwachte_einddatum,
     cast(null as varchar), cast(null as boolean), cast(null as varchar), cast(null as double precision),
     cast(null as date), cast(null as varchar), cast(null as bigint), cast(null as bigint), cast(null as bigint),
-    cast(null as bigint), cast(null as varchar), cast(null as date), cast(null as varchar)
+    cast(null as bigint), cast(null as varchar), cast(null as date), cast(null as varchar),
+    cast(null as varchar)
 from {{ ref('stg_mbo__inschrijvingen') }} as i
 
 union all
@@ -84,5 +86,6 @@ select
     d.crebo, d.niveau, d.diplomadatum, cast(null as varchar), cast(null as date),
     cast(null as varchar), cast(null as boolean), cast(null as varchar), cast(null as double precision),
     cast(null as date), cast(null as varchar), cast(null as bigint), cast(null as bigint), cast(null as bigint),
-    cast(null as bigint), cast(null as varchar), cast(null as date), cast(null as varchar)
+    cast(null as bigint), cast(null as varchar), cast(null as date), cast(null as varchar),
+    cast(null as varchar)
 from {{ ref('stg_mbo__diplomas') }} as d

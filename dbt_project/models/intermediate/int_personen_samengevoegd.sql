@@ -8,7 +8,8 @@
                              then active rows, then the most recent peildatum (macro regeling_precedence_order)
     opleidingsniveau         an MBO diploma (highest niveau, mapped via seed mbo_niveau_vum) beats a
                              self-reported level; else the most recent self-reported level (7 = unknown: ignored)
-    taalniveau_nl (+ taalroute), rijbewijzen, beroepswensen, ontheffing_arbeidsplicht, doelgroepregister
+    taalniveau_nl (+ taalroute), rijbewijzen, beroepswensen, competenties, ontheffing_arbeidsplicht,
+    doelgroepregister
                              most recent non-null, each
     uren_beschikbaar_per_week + beschikbaar_vanaf
                              together from the most recent row that has either (never mixed)
@@ -62,6 +63,7 @@ zelf_opleiding as (
 taal as ({{ meest_recent(bron, ['taalniveau_nl', 'taalroute'], "taalniveau_nl is not null") }}),
 rijbewijs as ({{ meest_recent(bron, ['rijbewijzen'], "rijbewijzen is not null") }}),
 wensen as ({{ meest_recent(bron, ['beroepswensen'], "beroepswensen is not null") }}),
+competenties as ({{ meest_recent(bron, ['competenties'], "competenties is not null") }}),
 ontheffing as ({{ meest_recent(bron, ['ontheffing_arbeidsplicht'], "ontheffing_arbeidsplicht is not null") }}),
 register as ({{ meest_recent(bron, ['doelgroepregister'], "doelgroepregister is not null") }}),
 ondersteuning as ({{ meest_recent(bron, ['ondersteuning'], "ondersteuning is not null") }}),
@@ -117,6 +119,7 @@ select
     beschikbaarheid.uren_beschikbaar_per_week,
     beschikbaarheid.beschikbaar_vanaf,
     wensen.beroepswensen,
+    competenties.competenties,
     ondersteuning.ondersteuning,
     participatieladder.participatieladder,
     participatieladder.participatieladder_datum,
@@ -131,8 +134,9 @@ select
     p.bronnen,
     p.laatst_bijgewerkt
 from personen as p
-{%- for cte in ['actieve_regelingen', 'gemeente', 'postcode', 'geboorte', 'regeling', 'diploma', 'zelf_opleiding', 'taal', 'rijbewijs',
-                'wensen', 'ontheffing', 'register', 'ondersteuning', 'beschikbaarheid'] + instrumenten %}
+{%- for cte in ['actieve_regelingen', 'gemeente', 'postcode', 'geboorte', 'regeling', 'diploma', 'zelf_opleiding', 'taal',
+                'rijbewijs', 'wensen', 'competenties', 'ontheffing', 'register', 'ondersteuning', 'beschikbaarheid']
+                + instrumenten %}
 left join {{ cte }} on {{ cte }}.regio_code = p.regio_code and {{ cte }}.persoon_id = p.persoon_id
 {%- endfor %}
 left join {{ ref('regelingen') }} as r on r.regeling = regeling.regeling

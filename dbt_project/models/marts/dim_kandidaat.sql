@@ -18,6 +18,7 @@ select
     cast(uren_beschikbaar_per_week as double precision) as uren_beschikbaar_per_week,
     beschikbaar_vanaf,
     beroepswensen,
+    competenties,
     ondersteuning,
     participatieladder,
     participatieladder_datum,

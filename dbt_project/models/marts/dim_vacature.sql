@@ -26,6 +26,7 @@ select
     v.taalniveau_minimaal,
     v.rijbewijs_vereist,
     {{ list_contains('v.rijbewijs_vereist', "'B'") }} as rijbewijs_b_vereist,
+    v.competenties,
     v.aantal_plekken,
     v.open_sinds,
     v.sluitingsdatum,

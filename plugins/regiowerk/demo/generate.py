@@ -92,6 +92,42 @@ CREBO: list[tuple[str, str, int, str]] = [
     ("25140", "Medewerker schoonmaak", 2, "SC"), ("25196", "Verkoopmedewerker", 2, "HA"),
     ("25130", "Secretarieel medewerker", 3, "EA"),
 ]
+# UWV's own skill labels (mapped onto the VUM gedragscompetenties in partners/uwv_haaglanden.yml) and, per
+# ISCO-08 major group, the skills the demo draws from: illustrative, not a published occupation profile.
+UWV_COMPETENTIES: dict[str, tuple[str, ...]] = {
+    "1": ("BESLISSEN_EN_ACTIVITEITEN_INITIEREN", "AANSTUREN", "PLANNEN_EN_ORGANISEREN", "BEDRIJFSMATIG_HANDELEN"),
+    "2": ("ANALYSEREN", "ONDERZOEKEN", "FORMULEREN_EN_RAPPORTEREN", "VAKDESKUNDIGHEID_TOEPASSEN", "LEREN"),
+    "3": ("VAKDESKUNDIGHEID_TOEPASSEN", "ANALYSEREN", "SAMENWERKEN_EN_OVERLEGGEN", "KWALITEIT_LEVEREN"),
+    "4": ("PLANNEN_EN_ORGANISEREN", "FORMULEREN_EN_RAPPORTEREN", "INSTRUCTIES_EN_PROCEDURES_OPVOLGEN",
+          "KWALITEIT_LEVEREN"),
+    "5": ("KLANTGERICHT", "AANDACHT_EN_BEGRIP_TONEN", "SAMENWERKEN_EN_OVERLEGGEN", "MET_DRUK_EN_TEGENSLAG_OMGAAN"),
+    "6": ("MATERIALEN_EN_MIDDELEN_INZETTEN", "INSTRUCTIES_EN_PROCEDURES_OPVOLGEN", "KWALITEIT_LEVEREN"),
+    "7": ("VAKDESKUNDIGHEID_TOEPASSEN", "MATERIALEN_EN_MIDDELEN_INZETTEN", "KWALITEIT_LEVEREN",
+          "INSTRUCTIES_EN_PROCEDURES_OPVOLGEN"),
+    "8": ("INSTRUCTIES_EN_PROCEDURES_OPVOLGEN", "MATERIALEN_EN_MIDDELEN_INZETTEN", "PLANNEN_EN_ORGANISEREN"),
+    "9": ("INSTRUCTIES_EN_PROCEDURES_OPVOLGEN", "SAMENWERKEN_EN_OVERLEGGEN", "KWALITEIT_LEVEREN",
+          "MET_DRUK_EN_TEGENSLAG_OMGAAN"),
+}
+
+
+def demo_beroepswensen(seed: str) -> list[str]:
+    """Occupation wishes (ISCO-08 unit groups) a gemeente records, from a generator of their own (seeded by
+    ``seed``) so adding them leaves every other generated value unchanged: none for one in five persons."""
+    rng = random.Random(f"beroepswensen|{seed}")
+    return sorted(c for c, _ in rng.sample(ISCO, k=rng.choice([0, 1, 1, 2, 2])))
+
+
+def demo_competenties(seed: str, isco_codes: list[str]) -> list[str]:
+    """UWV skill labels for a person (their occupation wishes) or a vacancy (its occupation), drawn from the
+    major groups' lists with their own generator (seeded by ``seed``), so adding them leaves every other
+    generated value unchanged."""
+    rng = random.Random(f"competenties|{seed}")
+    pool = sorted({c for isco in isco_codes for c in UWV_COMPETENTIES.get(isco[:1], ())})
+    if not pool:
+        return []
+    return sorted(rng.sample(pool, k=min(len(pool), rng.choice([2, 3, 3, 4]))))
+
+
 WERKFIT_STATUSES = ("werkfit", "werkfit_met_ondersteuning", "in_ontwikkeling", "niet_bemiddelbaar", "onbekend")
 _ARCHETYPE_WEIGHTS = (0.28, 0.2, 0.24, 0.14, 0.14)
 
@@ -347,7 +383,7 @@ _DH_HEADER = [
     "Geboortedatum", "Regeling", "Ingangsdatum uitkering", "Einddatum uitkering", "Ontheffing",
     "Doelgroepregister", "Werk- en denkniveau", "Taalniveau", "Taaltraject", "Rijbewijs", "Uren per week",
     "Beschikbaar per", "Trede", "Datum trede", "Status", "Uitstroomdatum", "Reden uitstroom", "Peildatum",
-    "Klantmanager",
+    "Klantmanager", "Beroepswens",
 ]
 
 
@@ -394,6 +430,7 @@ def _den_haag_row(g: _Gen, p: _Person, nr: int, archetype: str) -> dict[str, Any
         "Reden uitstroom": rng.choice(["ARB", "ARB", "ARB", "SCH", "VHZ", "DET", "OVG"]) if uitgestroomd else "",
         "Peildatum": _fmt_nl(g.peil, f),
         "Klantmanager": g.name(),
+        "Beroepswens": ";".join(demo_beroepswensen(p.bsn)),
     }
 
 
@@ -699,6 +736,9 @@ def _uwv_person_record(g: _Gen, p: _Person, uitkering: str, archetype: str | Non
         "peildatum": g.peil.strftime(iso),
         "updated_at": _updated_at(g),
     }
+    if band and not rec["beroepswensen"]:  # a client with a Werkverkenner score has a wish on werk.nl
+        rec["beroepswensen"] = demo_beroepswensen(p.bsn)[:1] or [ISCO[0][0]]
+    rec["competenties"] = demo_competenties(p.bsn, rec["beroepswensen"])
     if uitgestroomd:
         rec["uitkeringEinddatum"] = rec["uitstroomDatum"]
     return rec, archetype
@@ -768,6 +808,7 @@ def _vacatures(g: _Gen, n: int) -> list[_Row]:
             "banenafspraak": rng.random() < 0.12,
             "peildatum": g.peil.strftime(iso),
             "updated_at": _updated_at(g),
+            "competenties": demo_competenties(f"V{g.peil.year}{i:06d}", [isco]),
         }
 
     clean = [_Row(record(i), None) for i in range(1, n + 1)]

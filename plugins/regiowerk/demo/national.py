@@ -54,6 +54,7 @@ from regiowerk.demo.generate import (
     ISCO,
     POSTCODES,
     UNKNOWN_GEMEENTE,
+    UWV_COMPETENTIES,
     WERKFIT_STATUSES,
     _Row,
     _write_sis,
@@ -404,6 +405,7 @@ def _den_haag_frame(rng: np.random.Generator, p: _People, pools: _Pools, start_n
         "Peildatum": _fmt_days(np.zeros(n), f),
         "Klantmanager": pools.first[rng.integers(0, len(pools.first), size=n)] + " "
         + pools.last[rng.integers(0, len(pools.last), size=n)],
+        "Beroepswens": _beroepswensen(start_nr, n, ";"),
     }, columns=_DH_HEADER)
 
 
@@ -496,6 +498,32 @@ def _updated_at(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.asarray(stamps.strftime("%Y-%m-%dT%H:%M:00+00:00"), dtype=object)
 
 
+def _beroepswensen(seed: int, n: int, sep: str) -> np.ndarray:
+    """Occupation wishes (0-2 ISCO-08 unit groups, joined by ``sep``) from a generator of their own."""
+    rng = np.random.default_rng(seed + 7)
+    isco = np.array([c for c, _ in ISCO], dtype=object)
+    k = rng.choice([0, 1, 1, 2, 2], size=n)
+    return _objects([sep.join(sorted(isco[rng.choice(len(isco), size=int(j), replace=False)])) for j in k])
+
+
+def _competenties(seed: int, first_isco: list[str | None]) -> np.ndarray:
+    """UWV skill labels per row (lists), drawn from the list of the row's ISCO major group (demo.generate
+    UWV_COMPETENTIES) with a generator of their own, so the other generated columns stay as they were."""
+    rng = np.random.default_rng(seed)
+    n = len(first_isco)
+    out: list[list[str]] = [[] for _ in range(n)]
+    groups = np.array([c[:1] if c else "" for c in first_isco], dtype=object)
+    for group, pool in UWV_COMPETENTIES.items():
+        rows = np.flatnonzero(groups == group)
+        if not len(rows):
+            continue
+        order = np.argsort(rng.random((len(rows), len(pool))), axis=1)
+        k = np.minimum(rng.choice([2, 3, 3, 4], size=len(rows)), len(pool))
+        for row, o, kk in zip(rows, order, k, strict=True):
+            out[row] = sorted(pool[j] for j in o[:kk])
+    return _objects(out)
+
+
 def _uwv_frame(rng: np.random.Generator, p: _People) -> pd.DataFrame:
     n, iso = len(p), "%Y-%m-%d"
     uitkering = _pick(rng, ["WW", "WAJONG", "WIA"], n, [70, 20, 10])
@@ -537,6 +565,7 @@ def _uwv_frame(rng: np.random.Generator, p: _People) -> pd.DataFrame:
                                                   "OVERIG"], n), None),
         "peildatum": _fmt_days(np.zeros(n), iso),
         "updated_at": _updated_at(rng, n),
+        "competenties": _competenties(n, [w[0] if w else None for w in wensen]),
     })
 
 
@@ -569,6 +598,7 @@ def _vacature_frame(rng: np.random.Generator, n: int, gemeenten: list[str], pref
         "banenafspraak": rng.random(n) < 0.12,
         "peildatum": _fmt_days(np.zeros(n), iso),
         "updated_at": _updated_at(rng, n),
+        "competenties": _competenties(n + 1, list(isco)),
     })
 
 

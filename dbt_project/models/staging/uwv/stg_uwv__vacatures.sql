@@ -16,6 +16,7 @@ select
     opleidingsniveau_minimaal,
     taalniveau_minimaal,
     {{ normalise_list('rijbewijs_vereist') }} as rijbewijs_vereist,
+    {{ normalise_list('competenties') }} as competenties,
     aantal_plekken,
     open_sinds,
     sluitingsdatum,

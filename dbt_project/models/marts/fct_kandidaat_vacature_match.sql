@@ -1,0 +1,109 @@
+{#-
+  Candidate-vacancy matches: per open vacancy the best candidates of its region (werkfit or
+  werkfit_met_ondersteuning under the adopted werkfit definition), one row per pair, with every criterion's
+  value, pass/fail and reason (from int_kandidaat_vacature_paren, which also does the blocking).
+  Hard criteria exclude: a pair that fails the language minimum or misses a required driving licence is not
+  here. Soft criteria rank, with the weights of the adopted version of seed match_definitie:
+    punten_beroep         zelfde_beroep 1, zelfde_subgroep punten_subgroep, verwant punten_verwant, geen 0
+    punten_competenties   the overlap ratio (0 when the vacancy names no competences: equal for all pairs)
+    punten_uren           1 when the hours suffice (or the vacancy names none), else available / asked
+    punten_opleiding      1 pass, 0.5 unknown, 0 fail
+    punten_reisafstand    1 - afstand_km / max_reisafstand_km
+  score = 100 x weighted mean of the punten (1 decimal); rang = 1 for the best score within the vacancy (ties:
+  shorter distance, then persoon_id). Only rang <= max_kandidaten_per_vacature is kept.
+  Person-level: region role and partners for their own clients only (row-level security, access.py).
+-#}
+with versie as (
+    {{ vastgestelde_match_versie() }}
+),
+
+definitie as (
+    select d.*
+    from {{ ref('match_definitie') }} as d
+    inner join versie as v on v.match_versie = d.match_versie
+),
+
+punten as (
+    select
+        p.*,
+        case p.beroep_niveau
+            when 'zelfde_beroep' then 1.0
+            when 'zelfde_subgroep' then d.punten_subgroep
+            when 'verwant' then d.punten_verwant
+            else 0.0 end as punten_beroep,
+        coalesce(p.competentie_overlap, 0.0) as punten_competenties,
+        case when p.uren_gevraagd is null or p.uren_ok then 1.0
+             when p.uren_beschikbaar is null then 0.0
+             else p.uren_beschikbaar / p.uren_gevraagd end as punten_uren,
+        case when p.opleiding_ok then 1.0 when p.opleiding_ok is null then 0.5 else 0.0 end as punten_opleiding,
+        1.0 - p.afstand_km / p.max_reisafstand_km as punten_reisafstand,
+        d.gewicht_beroep, d.gewicht_competenties, d.gewicht_uren, d.gewicht_opleiding, d.gewicht_reisafstand,
+        d.max_kandidaten_per_vacature
+    from {{ ref('int_kandidaat_vacature_paren') }} as p
+    inner join definitie as d on d.match_versie = p.match_versie
+    where p.harde_eisen_ok
+),
+
+gescoord as (
+    select
+        punten.*,
+        {{ afgerond(
+            '100.0 * (gewicht_beroep * punten_beroep + gewicht_competenties * punten_competenties'
+            ~ ' + gewicht_uren * punten_uren + gewicht_opleiding * punten_opleiding'
+            ~ ' + gewicht_reisafstand * punten_reisafstand)'
+            ~ ' / (gewicht_beroep + gewicht_competenties + gewicht_uren + gewicht_opleiding + gewicht_reisafstand)',
+            1) }} as score
+    from punten
+),
+
+gerangschikt as (
+    select
+        gescoord.*,
+        row_number() over (partition by vacature_id order by score desc, afstand_km, persoon_id) as rang
+    from gescoord
+)
+
+select
+    regio_code,
+    vacature_id,
+    persoon_id,
+    match_versie,
+    cast(rang as integer) as rang,
+    score,
+    werkfit_status,
+    kandidaat_gemeente_code,
+    vacature_gemeente_code,
+    isco_code,
+    beroepswensen,
+    beroep_niveau,
+    beroep_ok,
+    kandidaat_competenties,
+    vacature_competenties,
+    aantal_competenties_gedeeld,
+    aantal_competenties_vacature,
+    {{ afgerond('competentie_overlap', 3) }} as competentie_overlap,
+    competenties_ok,
+    uren_beschikbaar,
+    uren_gevraagd,
+    uren_ok,
+    taalniveau,
+    taalniveau_vereist,
+    taal_ok,
+    rijbewijzen,
+    rijbewijs_vereist,
+    rijbewijs_ok,
+    opleidingsniveau,
+    opleidingsniveau_vereist,
+    opleiding_ok,
+    afstand_km,
+    reisafstand_ok,
+    redenen,
+    reden_beroep,
+    reden_competenties,
+    reden_uren,
+    reden_taal,
+    reden_rijbewijs,
+    reden_opleiding,
+    reden_reisafstand
+from gerangschikt
+where rang <= max_kandidaten_per_vacature
