@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "regiowerk.summary",  # regiowerk summary [--date D]
     "regiowerk.keys",  # regiowerk keys status|rotate
     "regiowerk.retention",  # regiowerk retention [--days N] [--apply]
+    "regiowerk.bi.cli",  # regiowerk bi up|down|check
+    "regiowerk.docs",  # regiowerk docs [--out DIR] [--serve]
 )
 
 
