@@ -47,6 +47,15 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _bundle(args: argparse.Namespace) -> int:
+    from regiowerk.bi import bundle, server
+
+    src = server.bi_source(server.home())
+    defs = bundle.build_bundle(Path(args.out), src.display, src.tables, engine=src.engine)
+    print(f"{args.out}: {len(defs.dashboards)} dashboard(s), {len(defs.charts)} chart(s) over {src.display}")
+    return 0
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("bi", help="the dashboards in Apache Superset: up, down, check",
                        description="Apache Superset over the suppressed bi views, dashboards from deploy/superset/.")
@@ -60,3 +69,7 @@ def add_parser(sub) -> None:
                                         "chart with an error or no data")
     chk.add_argument("--out", default="bi-check", help="folder for the PNGs (default: bi-check)")
     chk.set_defaults(func=_check)
+    bun = bsub.add_parser("bundle", help="write the dashboards' import ZIP for the configured warehouse (what "
+                                         "docker-compose's superset-init imports)")
+    bun.add_argument("--out", required=True)
+    bun.set_defaults(func=_bundle)
