@@ -13,7 +13,7 @@ role                             may
 regiowerk_loader                 read/write ``raw.*`` and ``audit.*`` (the loader); nothing dbt builds
 regiowerk_transformer            read ``raw.*``; create and write the dbt schemas (``staging``,
                                  ``intermediate``, ``marts``, ``ref``, ``snapshots``, ``kwaliteit``,
-                                 ``operations``, and any other ``+schema`` of dbt_project.yml);
+                                 ``operations``, ``bi``, and any other ``+schema`` of dbt_project.yml);
                                  ``audit.deliveries`` and the quarantine *reasons* (column grant, not
                                  ``waarden``) for ``kwaliteit``
 regiowerk_engineer               read everything, including ``audit.deliveries``, ``audit.quarantine`` (the
