@@ -146,7 +146,8 @@ class Browser:
         port = int(port_file.read_text().split()[0])
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
             page = next(t for t in json.load(r) if t["type"] == "page")
-        self.ws = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
+        self._connection = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
+        self.ws = self._connection.__enter__()
         self._id = 0
 
     def send(self, method: str, **params):
@@ -164,7 +165,7 @@ class Browser:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # the browser may already be gone
-            self.ws.close()
+            self._connection.__exit__(None, None, None)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
