@@ -103,7 +103,7 @@ def test_env_example_covers_every_required_variable():
 
 def test_no_version_key_and_expected_services(compose):
     assert "version" not in compose
-    expected = {"airflow-db", "warehouse-db", "redis", "metabase", *AIRFLOW_SERVICES}
+    expected = {"airflow-db", "warehouse-db", "redis", "superset", *AIRFLOW_SERVICES}
     assert expected <= set(compose["services"])
 
 
@@ -116,7 +116,7 @@ def test_published_ports_bind_loopback_only(compose):
                 assert port.get("host_ip") == "127.0.0.1", f"{name}: {port}"
             else:
                 assert str(port).startswith("127.0.0.1:"), f"{name}: port {port!r} is not bound to 127.0.0.1"
-    assert published >= 2  # Airflow UI and Metabase
+    assert published >= 2  # Airflow UI and Superset
 
 
 def _all_environments(compose) -> list[tuple[str, dict[str, str]]]:
@@ -179,7 +179,7 @@ def test_celery_settings_match_the_tested_local_celery_path(compose):
 
 def test_healthchecks_and_start_order(compose):
     services = compose["services"]
-    one_shot = {"airflow-init", "metabase-bootstrap"}
+    one_shot = {"airflow-init", "superset-bundle", "superset-init"}
     for name, service in services.items():
         if name not in one_shot:
             assert "healthcheck" in service, f"{name} has no healthcheck"
@@ -192,19 +192,27 @@ def test_healthchecks_and_start_order(compose):
     assert "/api/v2/monitor/health" in " ".join(services["airflow-apiserver"]["healthcheck"]["test"])
 
 
-def test_metabase_reads_the_warehouse_only_as_bi_reader(compose):
+def test_superset_reads_the_warehouse_only_as_bi_reader(compose):
     services = compose["services"]
-    metabase = services["metabase"]
-    env = environment(metabase)
-    # Its own application database is separate from the warehouse and not a warehouse role.
-    assert env["MB_DB_HOST"] != "warehouse-db" and env["MB_DB_USER"] not in (BI_READER, "regiowerk_etl")
-    # No warehouse write credentials, and no route to the Airflow back end (redis, workers).
-    assert not any("REGIOWERK_PG_PASSWORD" in v or "WAREHOUSE_DB_ADMIN_PASSWORD" in v for v in env.values())
-    assert "backend" not in (metabase.get("networks") or [])
-    bootstrap = environment(services["metabase-bootstrap"])
-    assert bootstrap["MB_WAREHOUSE_USER"] == BI_READER
-    assert bootstrap["MB_WAREHOUSE_HOST"] == "warehouse-db"
-    assert "REGIOWERK_BI_READER_PASSWORD" in bootstrap["MB_WAREHOUSE_PASSWORD"]
+    bi_services = ("superset", "superset-init", "superset-bundle")
+    for name in bi_services:
+        env = environment(services[name])
+        # No warehouse write credentials, and no route to the Airflow back end (redis, workers).
+        assert not any("REGIOWERK_PG_PASSWORD" in v or "WAREHOUSE_DB_ADMIN_PASSWORD" in v for v in env.values()), name
+        assert "backend" not in (services[name].get("networks") or []), name
+    # Its own metadata database is separate from the warehouse and not a warehouse role.
+    meta = environment(services["superset"])["SUPERSET_METADATA_URL"]
+    assert "@airflow-db:" in meta and meta.split("://")[1].split(":")[0] not in (BI_READER, "regiowerk_etl")
+    # The dashboards' connection and the bundle's view list are the read-only role's.
+    init = environment(services["superset-init"])
+    assert init["REGIOWERK_BI_DATABASE_URI"].split("://")[1].split(":")[0] == BI_READER
+    assert "@warehouse-db:5432/" in init["REGIOWERK_BI_DATABASE_URI"]
+    assert "provision.py /bundle/dashboards.zip" in " ".join(services["superset-init"]["command"])
+    assert "REGIOWERK_BI_READER_PASSWORD" in environment(services["superset-bundle"])
+    assert services["superset-bundle"]["command"][:3] == ["regiowerk", "bi", "bundle"]
+    # the same locked environment as `regiowerk bi up`
+    dockerfile = (ROOT / "deploy" / "superset" / "Dockerfile").read_text()
+    assert "uv.lock" in dockerfile and "uv sync --frozen" in dockerfile
     # The role is created read-only by the warehouse init scripts.
     init_sql = (ROOT / "deploy" / "postgres-init" / "warehouse-db" / "regiowerk-roles.psql").read_text()
     assert f"CREATE ROLE {BI_READER} LOGIN" in init_sql

@@ -13,7 +13,7 @@ role                             may
 regiowerk_loader                 read/write ``raw.*`` and ``audit.*`` (the loader); nothing dbt builds
 regiowerk_transformer            read ``raw.*``; create and write the dbt schemas (``staging``,
                                  ``intermediate``, ``marts``, ``ref``, ``snapshots``, ``kwaliteit``,
-                                 ``operations``, and any other ``+schema`` of dbt_project.yml);
+                                 ``operations``, ``bi``, and any other ``+schema`` of dbt_project.yml);
                                  ``audit.deliveries`` and the quarantine *reasons* (column grant, not
                                  ``waarden``) for ``kwaliteit``
 regiowerk_engineer               read everything, including ``audit.deliveries``, ``audit.quarantine`` (the
@@ -27,8 +27,8 @@ regiowerk_partner_<partner_id>   person-level marts ``dim_kandidaat`` / ``fct_we
                                  schema ``bi``.
 regiowerk_regio_<regio_code>     as a partner, filtered on ``regio_code`` (the regional team); plus schema
                                  ``operations`` (daily summary, freshness per partner: aggregates, no persons)
-regiowerk_bi_reader              only schema ``bi``: suppressed views over the aggregate marts
-                                 ``kpi_regio_maand`` and ``werkfit_versie_vergelijking``; nothing person-level
+regiowerk_bi_reader              only schema ``bi``: every view dbt builds there (suppressed aggregates,
+                                 ``dbt_project/models/bi/``); nothing person-level, nothing outside ``bi``
 ===============================  ==========================================================================
 
 The row filters read ``access.partner_scope(role_name, partner_id, gemeente_code, regio_code)``, rewritten
@@ -38,18 +38,23 @@ integrated profile in the marts is what partners share; another partner's source
 
 Small-cell suppression for BI (threshold and rationale)
 -------------------------------------------------------
-Counts of persons below ``bi_suppression_threshold`` (default **10**) are published as NULL, with
-``onderdrukt = true`` on the row. Ten follows CBS practice: the output rules of CBS for results from its
-microdata services (Remote Access) require at least 10 units (persons) behind every published cell, because
-a small count about a small gemeente, doelgroep and month can single out a person. Zero is shown (it cannot
-disclose a person's value). Suppressing one cell is not enough when a total or the other cells of its group
-are visible (the cell is then a subtraction away), so **secondary suppression** is applied: in every group
-of cells that add up to a visible total or to each other - the werkfit statuses of a row, the ``van_*`` and
-``naar_*`` statuses of a version comparison (which add up to ``aantal_personen``), and each count across the
-doelgroepen of one gemeente/month (or region/version pair) - where exactly one cell is suppressed, the next
-smallest cell (preferring non-zero) is suppressed too. Row and column passes alternate three times. This is a
-pragmatic rule, not an optimal cell-suppression (tau-ARGUS); the views sit in schema ``bi`` and are rebuilt
-by every :func:`apply_roles` run. Vacancy counts (``open_vacatures``) are not about persons and not suppressed.
+The views of schema ``bi`` are dbt models (``dbt_project/models/bi/bi_<mart>.sql``, one per aggregate mart, on
+DuckDB and PostgreSQL alike); the rule is written once, in the macro ``suppress_small_cells``
+(``dbt_project/macros/suppression.sql``). Counts of persons below the dbt var ``bi_suppression_threshold``
+(default **10**) are published as NULL, with ``onderdrukt = true`` on the row. Ten follows CBS practice: the
+output rules of CBS for results from its microdata services (Remote Access) require at least 10 units (persons)
+behind every published cell, because a small count about a small gemeente, doelgroep and month can single out a
+person. Zero is shown (it cannot disclose a person's value). Suppressing one cell is not enough when a total or
+the other cells of its group are visible (the cell is then a subtraction away), so **secondary suppression** is
+applied: in every group of cells that add up to a visible total or to each other - the werkfit statuses of a
+row, the ``van_*`` and ``naar_*`` statuses of a version comparison (which add up to ``aantal_personen``), and
+each count across the doelgroepen of one gemeente/month (or region/version pair) - where exactly one cell is
+suppressed, the next smallest cell (preferring non-zero) is suppressed too. Row and column passes alternate
+three times. This is a pragmatic rule, not an optimal cell-suppression (tau-ARGUS). Vacancy counts are not
+about persons and not suppressed; ratios (``spanning``, ``aandeel_*``) are NULL when a count behind them is.
+:func:`apply_roles` grants ``regiowerk_bi_reader`` SELECT on every relation in ``bi`` and nothing else: a view
+runs with its owner's (dbt's) rights, so the reader never needs the marts. dbt recreates the views on every
+build (without grants), so until :func:`apply_roles` runs again the reader gets an error, never data.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ BI_READER = "regiowerk_bi_reader"
 INTERNAL = (LOADER, TRANSFORMER, ENGINEER)
 
 LANDING_SCHEMAS = ("raw", "audit")
-_DBT_SCHEMAS = ("staging", "intermediate", "marts", "ref", "snapshots", "kwaliteit", "operations")
+_DBT_SCHEMAS = ("staging", "intermediate", "marts", "ref", "snapshots", "kwaliteit", "operations", "bi")
 # person-level history (dbt snapshots): transformer and engineers only; row-level security with no policy for
 # partner roles as a second line, so a stray GRANT still shows them nothing
 PERSON_HISTORY_SCHEMAS = ("snapshots",)
@@ -107,7 +112,6 @@ TRANSFORMER_QUARANTINE_COLUMNS = ("partner_id", "dataset", "delivery_id", "bron_
                                   "quarantined_at")
 _GEMEENTE = re.compile(r"^GM[0-9]{4}$")
 _REGIO = re.compile(r"^[A-Za-z]{2}[0-9]{2}$")
-_STATUSSEN = ("werkfit", "werkfit_met_ondersteuning", "in_ontwikkeling", "niet_bemiddelbaar", "onbekend")
 
 
 class AccessError(ValueError):
@@ -168,8 +172,8 @@ def _tables(cur, schema: str, kinds=("r", "p", "v", "m")) -> list[str]:
     return [r[0] for r in cur.fetchall()]
 
 
-def apply_roles(conn, partners: Iterable, regio_codes: Iterable[str], bi_suppression_threshold: int = 10) -> None:
-    """Create/refresh roles, grants, row-level security and the ``bi`` views; idempotent, one transaction.
+def apply_roles(conn, partners: Iterable, regio_codes: Iterable[str]) -> None:
+    """Create/refresh roles, grants and row-level security; idempotent, one transaction.
 
     ``partners``: registry :class:`~regiowerk.registry.Partner` objects (or bare partner ids: then no gemeente
     scope). ``conn``: a psycopg2 connection of a role that may create roles and owns (or is superuser over)
@@ -178,11 +182,9 @@ def apply_roles(conn, partners: Iterable, regio_codes: Iterable[str], bi_suppres
     partners = list(partners)
     regio_codes = list(regio_codes)
     scope_rows = scopes(partners, regio_codes)  # validation first: nothing below runs on a bad identifier
-    if not isinstance(bi_suppression_threshold, int) or bi_suppression_threshold < 1:
-        raise AccessError("bi_suppression_threshold must be a positive integer")
     scoped_roles = sorted({s.role_name for s in scope_rows})
     built = dbt_schemas()
-    all_schemas = (*LANDING_SCHEMAS, *built, "bi", "access")
+    all_schemas = (*LANDING_SCHEMAS, *built, "access")
     I = sql.Identifier  # noqa: E741
 
     try:
@@ -283,7 +285,6 @@ def apply_roles(conn, partners: Iterable, regio_codes: Iterable[str], bi_suppres
                 grant("SELECT", "marts", scoped_roles, MART_PERSON_TABLES + MART_SHARED_TABLES)
 
             _row_level_security(cur, scoped_roles)
-            _bi_views(cur, bi_suppression_threshold)
             usage("bi", [BI_READER, *scoped_roles])
             usage("bi", [TRANSFORMER], create=True)  # dbt builds the views of models/bi (bi.kandidaten_anoniem)
             grant("SELECT", "bi", [BI_READER, *scoped_roles])
@@ -339,70 +340,3 @@ def _row_level_security(cur, scoped_roles: list[str]) -> None:
         if scoped_roles and cond is not None:
             cur.execute(sql.SQL("CREATE POLICY rw_scope ON {} FOR SELECT TO {} USING (" + cond + ")")
                         .format(target, sql.SQL(", ").join(I(r) for r in scoped_roles)))
-
-
-def suppression_sql(source: str, keys: list[str], spread: str, measures: list[str], carry: list[str],
-                    row_groups: dict[str, str], threshold: int, rounds: int = 3) -> str:
-    """SELECT of ``source`` with primary and secondary small-cell suppression (see the module docstring).
-
-    ``row_groups`` maps a measure to the name of its group within a row; ``spread`` is the key whose values
-    add up (column groups: the other keys and the measure). Only trusted, constant names reach this function.
-    """
-    for name in (*keys, spread, *measures, *carry):
-        _identifier(name, "column")
-    k = ", ".join(keys)
-    other = ", ".join(c for c in keys if c != spread)
-    kc = ", ".join([*keys, *carry])
-    values = ", ".join(f"('{m}', cast(b.{m} as bigint))" for m in measures)
-    group = ("case maat " + " ".join(f"when '{m}' then '{g}'" for m, g in row_groups.items()) + " end"
-             if row_groups else "cast(null as varchar)")
-    ctes = [
-        f"lang as (select {', '.join('b.' + c for c in [*keys, *carry])}, m.maat, m.waarde, {group} as rijgroep "
-        f"from {source} as b cross join lateral (values {values}) as m(maat, waarde))",
-        f"r0 as (select lang.*, coalesce(waarde > 0 and waarde < {int(threshold)}, false) as onderdrukt from lang)",
-    ]
-    prev = "r0"
-    for i in range(1, 2 * rounds + 1):
-        partition = f"{k}, rijgroep" if i % 2 else f"{other}, maat" if other else "maat"
-        applies = "rijgroep is not null" if i % 2 else "true"
-        ctes.append(
-            f"s{i} as (select {prev}.*, "
-            f"count(*) filter (where onderdrukt) over (partition by {partition}) as n_onderdrukt, "
-            f"count(*) over (partition by {partition}) as n_cellen, "
-            f"row_number() over (partition by {partition} order by onderdrukt, waarde = 0, waarde, maat) as volgorde "
-            f"from {prev})")
-        ctes.append(
-            f"r{i} as (select {kc}, maat, waarde, rijgroep, onderdrukt or ({applies} and n_onderdrukt = 1 "
-            f"and n_cellen > 1 and volgorde = 1) as onderdrukt from s{i})")
-        prev = f"r{i}"
-    cols = ",\n    ".join(
-        f"case when bool_or(onderdrukt and maat = '{m}') then null else max(case when maat = '{m}' then waarde end) "
-        f"end as {m}" for m in measures)
-    return (f"with {', '.join(ctes)}\nselect {kc},\n    {cols},\n    bool_or(onderdrukt) as onderdrukt\n"
-            f"from {prev}\ngroup by {kc}")
-
-
-def _bi_views(cur, threshold: int) -> None:
-    marts = set(_tables(cur, "marts"))
-    views = {}
-    if "kpi_regio_maand" in marts:
-        statussen = [f"aantal_{s}" for s in _STATUSSEN]
-        views["kpi_regio_maand"] = suppression_sql(
-            "marts.kpi_regio_maand", ["regio_code", "gemeente_code", "maand", "doelgroep"], "doelgroep",
-            ["aantal_werkzoekenden", *statussen, "instroom", "uitstroom", "uitstroom_naar_werk"],
-            ["werkfit_definitie_versie", "open_vacatures", "open_vacature_plekken"],
-            {s: "werkfit" for s in statussen}, threshold)
-    if "werkfit_versie_vergelijking" in marts:
-        van = [f"van_{s}" for s in _STATUSSEN]
-        naar = [f"naar_{s}" for s in _STATUSSEN]
-        views["werkfit_versie_vergelijking"] = suppression_sql(
-            "marts.werkfit_versie_vergelijking", ["regio_code", "doelgroep", "versie_van", "versie_naar"],
-            "doelgroep", ["aantal_personen", *van, *naar, "aantal_gewijzigd"], [],
-            {"aantal_personen": "van", **{m: "van" for m in van}, **{m: "naar" for m in naar}}, threshold)
-    for name, select in views.items():
-        cur.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("bi", name)))
-        cur.execute(sql.SQL("CREATE VIEW {} AS ").format(sql.Identifier("bi", name)) + sql.SQL(select))
-        cur.execute(sql.SQL("COMMENT ON VIEW {} IS {}").format(
-            sql.Identifier("bi", name),
-            sql.Literal(f"marts.{name} with person counts below {threshold} suppressed (NULL, onderdrukt = true), "
-                        "plus secondary suppression; see regiowerk.access")))

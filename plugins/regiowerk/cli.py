@@ -29,6 +29,8 @@ COMMAND_MODULES = (
     "regiowerk.run_partner",  # regiowerk run --partner ID
     "regiowerk.matching",  # regiowerk match --vacature ID [--top N]
     "regiowerk.vum_export",  # regiowerk export vum --partner ID --out DIR
+    "regiowerk.bi.cli",  # regiowerk bi up|down|check
+    "regiowerk.docs",  # regiowerk docs [--out DIR] [--serve]
 )
 
 

@@ -181,4 +181,9 @@ def demo(keep: bool = False, out: Callable[[str], None] = _say) -> dict[str, str
         con.close()
     if failed:
         raise SystemExit(f"demo: DAG runs not successful: {failed}")
+    out("")
+    out("Look at it:")
+    out("  uv run regiowerk bi up                  # the dashboards in Apache Superset (prints URL and login)")
+    out("  uv run regiowerk bi check --out bi-check  # every dashboard in headless Chromium, one PNG each")
+    out("  uv run regiowerk docs --serve           # dbt docs: lineage from the partner sources to the dashboards")
     return states
