@@ -138,7 +138,7 @@ def test_transformer_reads_quarantine_reasons_but_not_values(admin):
 
 
 def bi_models() -> set[str]:
-    """The aliases of the enabled bi models (dbt_project/models/bi/bi_<name>.sql; pending/ is disabled)."""
+    """The aliases of the enabled bi models (dbt_project/models/bi/bi_<name>.sql)."""
     from regiowerk.settings import paths
 
     return {f.stem.removeprefix("bi_") for f in (paths().dbt_project / "models" / "bi").glob("bi_*.sql")}

@@ -2,8 +2,8 @@
 datasets/, charts/, dashboards/), committed; :func:`build_bundle` zips it into an import bundle for one BI source.
 
 A dataset whose ``bi`` view does not exist in the source (a mart not built yet) is left out, and with it every
-chart on it and every dashboard showing such a chart: so definitions over marts that are still pending
-(``dbt_project/models/bi/pending/``) are imported as soon as their views exist, without a change here.
+chart on it and every dashboard showing such a chart: so a dashboard over a mart that a warehouse does not build
+yet is imported as soon as its views exist, without a change here.
 """
 
 from __future__ import annotations
