@@ -89,7 +89,7 @@ def build_partner_dag(p: Partner) -> DAG:
         start_date=START,
         catchup=False,
         max_active_runs=1,
-        default_args=_default_args(OWNER_TEAM),
+        default_args=_default_args(p.owner),  # the owner named in the partner file
         tags=["regiowerk", "partner", p.kind, p.regio_code],
         doc_md=_doc_md(p),
         description=f"Deliveries of {p.naam}: extract, pseudonymise, validate, load",
