@@ -86,3 +86,12 @@ def test_warehouse_dag_runs_again_on_the_loaded_warehouse(pg_demo):
     assert pg_demo["again"] == {WAREHOUSE_DAG_ID: pg_demo["again"][WAREHOUSE_DAG_ID]}
     assert "success" in pg_demo["again"][WAREHOUSE_DAG_ID]
     assert mart_counts(pg_demo["con"]) == pg_demo["first"]  # same deliveries: the same marts
+
+
+def test_deliveries_command_reads_the_postgres_warehouse(pg_demo, capsys):
+    from regiowerk import cli
+
+    assert cli.main(["deliveries"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(_rows(pg_demo["con"], "SELECT 1 FROM audit.deliveries"))
+    assert any(line.startswith("gemeente_delft  werkzoekenden") for line in lines)
