@@ -52,7 +52,7 @@ MODULE_TIERS = {
     "test_demo_generate": "unit",
     "test_drift": "unit",
     "test_key_rotation": "integration",
-    "test_load_atomic": "unit",
+    "test_load_atomic": "integration",  # kills a loading child process (~1 minute)
     "test_load_fixed_cost": "unit",
     "test_mapping": "unit",
     "test_operations": "integration",
