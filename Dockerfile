@@ -40,8 +40,6 @@ RUN if [ -f dbt_project/packages.yml ] || [ -f dbt_project/dependencies.yml ]; t
         REGIOWERK_WAREHOUSE=/tmp/parse.duckdb uv run --no-sync dbt deps --profiles-dir dbt_project --project-dir dbt_project; \
     fi \
  && REGIOWERK_WAREHOUSE=/tmp/parse.duckdb \
-    REGIOWERK_PG_HOST=localhost REGIOWERK_PG_PORT=5432 REGIOWERK_PG_USER=parse REGIOWERK_PG_PASSWORD=parse \
-    REGIOWERK_PG_DATABASE=parse \
     uv run --no-sync dbt parse --profiles-dir dbt_project --project-dir dbt_project --target duckdb \
  && test -f dbt_project/target/manifest.json \
  && rm -f /tmp/parse.duckdb /tmp/parse.duckdb.wal

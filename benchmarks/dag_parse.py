@@ -43,7 +43,8 @@ _CHILD = textwrap.dedent("""
     started = time.perf_counter()
     bag = DagBag(dag_folder=str(paths().dags))
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "dags": len(bag.dag_ids), "tasks": sum(len(d.tasks) for d in bag.dags.values()),
+    print(json.dumps({"seconds": seconds, "dags": len(bag.dag_ids),
+                      "tasks": sum(len(d.tasks) for d in bag.dags.values()),
                       "errors": {str(k): str(v)[-500:] for k, v in bag.import_errors.items()}}))
 """)
 
@@ -67,8 +68,12 @@ def generate_registry(n: int, out: Path, templates: Path = ROOT / "partners") ->
 
 
 def parse_once(partners_dir: Path, target: str, airflow_home: Path) -> dict:
-    env = {**os.environ, "REGIOWERK_PARTNERS_DIR": str(partners_dir), "REGIOWERK_DBT_TARGET": target,
-           "AIRFLOW_HOME": str(airflow_home)}
+    # the warehouse URL decides the dbt target; parsing never connects, so any PostgreSQL URL will do
+    env = {**os.environ, "REGIOWERK_PARTNERS_DIR": str(partners_dir), "AIRFLOW_HOME": str(airflow_home)}
+    env.pop("REGIOWERK_DBT_TARGET", None)
+    env.pop("REGIOWERK_WAREHOUSE_URL", None)
+    if target == "postgres":
+        env["REGIOWERK_WAREHOUSE_URL"] = "postgresql://regiowerk@localhost:5432/regiowerk"
     done = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True, env=env, timeout=600)
     if done.returncode != 0:
         raise SystemExit(f"parsing dags/ with {partners_dir} failed:\n{done.stderr[-3000:]}")
@@ -95,7 +100,7 @@ def measure(partner_counts: list[int], targets: list[str], repeat: int) -> list[
 
 
 def markdown(rows: list[dict], repeat: int) -> str:
-    lines = ["| partners | dbt target | DAGs | tasks | parse time (median of %d) |" % repeat,
+    lines = [f"| partners | dbt target | DAGs | tasks | parse time (median of {repeat}) |",
              "|---:|---|---:|---:|---:|"]
     lines += [f"| {r['partners']} | {r['target']} | {r['dags']} | {r['tasks']} | {r['median_s']:.2f} s |" for r in rows]
     return "\n".join(lines)

@@ -63,10 +63,8 @@ class _PeakMemory:
             for p in [me, *me.children(recursive=True)]:
                 if p.pid in self.exclude:
                     continue
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak = max(self.peak, total)
 
     def mb(self) -> float:
@@ -189,7 +187,7 @@ def child_floor(src, workdir: Path, workers: int = 1) -> None:
             con.execute(f"CREATE TABLE {pid}__{dataset} AS SELECT * FROM read_csv(?, delim=?, header=true, "
                         f"all_varchar=true, encoding='{enc}')", [src.gemeente_files[pid], p.connector.delimiter])
             rows += con.execute(f"SELECT count(*) FROM {pid}__{dataset}").fetchone()[0]
-        for pid, dataset, arrow in tables:  # arrow: read by name in DuckDB's replacement scan
+        for pid, dataset, arrow in tables:  # noqa: B007 - arrow: read by name in DuckDB's replacement scan
             con.execute(f"CREATE TABLE {pid}__{dataset} AS SELECT * FROM arrow")
             rows += con.execute(f"SELECT count(*) FROM {pid}__{dataset}").fetchone()[0]
     con.close()
@@ -345,7 +343,7 @@ def change_feeds(src, seed: int) -> list[str]:
     def rotate(rows: list, get, put, n: int) -> None:
         picks = sorted(rng.choice(n, max(1, math.ceil(n * DAY_ROW_SHARE)), replace=False))
         values = [get(rows[i]) for i in picks]
-        for i, v in zip(picks, values[1:] + values[:1]):
+        for i, v in zip(picks, values[1:] + values[:1], strict=False):
             put(rows[i], v)
         if len(picks) == 1 or len(set(values)) == 1:  # nothing would change: mark the value instead
             put(rows[picks[0]], str(values[0]).strip() + " ")
@@ -358,7 +356,8 @@ def change_feeds(src, seed: int) -> list[str]:
             path = Path(src.uwv_files[pid])
             doc = json.loads(path.read_text(encoding="utf-8"))
             records = doc[mapping.source]
-            picks = rotate(records, lambda r: r.get(column), lambda r, v: r.__setitem__(column, v), len(records))
+            picks = rotate(records, lambda r, c=column: r.get(c), lambda r, v, c=column: r.__setitem__(c, v),
+                           len(records))
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             for i in picks:  # the API serves changes by updated_since: a changed record is updated now
                 if "updated_at" in records[i]:
@@ -373,7 +372,7 @@ def change_feeds(src, seed: int) -> list[str]:
                                    quotechar=c.quotechar))
             at = rows[0].index(column)
             body = rows[1:]
-            rotate(body, lambda r: r[at], lambda r, v: r.__setitem__(at, v), len(body))
+            rotate(body, lambda r, i=at: r[i], lambda r, v, i=at: r.__setitem__(i, v), len(body))
             out = io.StringIO(newline="")
             csv.writer(out, delimiter=c.delimiter, quotechar=c.quotechar,
                        lineterminator="\r\n" if b"\r\n" in data[:4096] else "\n").writerows([rows[0], *body])
@@ -453,15 +452,8 @@ def child_pg_floor(src, workdir: Path, workers: int = 1) -> None:
 
 def child_pg_pipeline(src, workdir: Path, workers: int = 1) -> None:
     """The same pipeline with PostgreSQL as the warehouse (COPY via regiowerk.pg), then dbt build on it."""
-    from urllib.parse import parse_qs, urlparse
-
     server, url = _start_pg(workdir)
-    u = urlparse(url)
-    host = parse_qs(u.query).get("host", [u.hostname or "localhost"])[0]
-    os.environ.update({
-        "REGIOWERK_WAREHOUSE_URL": url, "REGIOWERK_DBT_TARGET": "postgres", "REGIOWERK_PG_HOST": host,
-        "REGIOWERK_PG_PORT": str(u.port or 5432), "REGIOWERK_PG_USER": u.username or "postgres",
-        "REGIOWERK_PG_PASSWORD": u.password or "benchmark", "REGIOWERK_PG_DATABASE": u.path.lstrip("/") or "postgres"})
+    os.environ["REGIOWERK_WAREHOUSE_URL"] = url  # loads, dbt's target and profile (regiowerk.settings)
     try:
         child_pipeline(src, workdir, skip_dbt=False, approach="pg_pipeline", workers=workers)  # production flags
     finally:
@@ -475,7 +467,7 @@ def _elfproef(value) -> bool:
         s = "0" + s
     if len(s) != 9 or not s.isdigit():
         return False
-    total = sum(w * int(c) for w, c in zip(range(9, 1, -1), s[:8])) - int(s[8])
+    total = sum(w * int(c) for w, c in zip(range(9, 1, -1), s[:8], strict=False)) - int(s[8])
     return total > 0 and total % 11 == 0
 
 
@@ -556,7 +548,8 @@ def run_scale(scale: str, workdir: Path, single: bool, sample: float, skip_dbt: 
     sys.path.insert(0, str(HERE.parent / "plugins"))
     from regiowerk.demo.national import generate
 
-    env_or = (lambda name, default: Path(os.environ[name]) if single and os.environ.get(name) else default)
+    def env_or(name, default):
+        return (Path(os.environ[name]) if single and os.environ.get(name) else default)
     scale_dir = workdir / scale
     scale_dir.mkdir(parents=True, exist_ok=True)
     partners_dir = env_or("REGIOWERK_PARTNERS_DIR", scale_dir / "sources" / "partners")
@@ -586,7 +579,8 @@ def run_scale(scale: str, workdir: Path, single: bool, sample: float, skip_dbt: 
                 "REGIOWERK_DATA_DIR": str(data_dir), "REGIOWERK_WAREHOUSE": str(warehouse),
                 "GX_ANALYTICS_ENABLED": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
                 "REGIOWERK_ENV": env.get("REGIOWERK_ENV", "development")})
-    for name in ("REGIOWERK_WAREHOUSE_URL", "REGIOWERK_DBT_TARGET"):  # always the DuckDB warehouse above
+    for name in ("REGIOWERK_WAREHOUSE_URL", "REGIOWERK_DBT_TARGET", *(f"REGIOWERK_PG_{n}" for n in
+                 ("HOST", "PORT", "USER", "PASSWORD", "DATABASE", "SCHEMA"))):  # always the DuckDB warehouse above
         env.pop(name, None)
     for r in src.regions:  # the demo key, set explicitly so no Airflow Variable lookup happens per delivery
         env.setdefault(f"REGIOWERK_PSEUDONYM_KEY_{r}", "regiowerk-benchmark-key-not-for-production")
@@ -639,8 +633,10 @@ def run_scale(scale: str, workdir: Path, single: bool, sample: float, skip_dbt: 
 def _print_summary(res: dict) -> None:
     pl, fl, nv = res["pipeline"], res["floor"], res["naive"]
     print(f"\n== scale {res['scale']}: {res['rows']} rows in {res['deliveries']} deliveries")
-    print(f"  floor    (DuckDB bulk ingest, no checks)        {fl['seconds']:>9.2f}s  peak RSS {fl['peak_rss_mb']:>7.0f} MB")
-    print(f"  pipeline (extract..load + dbt build)            {pl['seconds']:>9.2f}s  peak RSS {pl['peak_rss_mb']:>7.0f} MB"
+    print(f"  floor    (DuckDB bulk ingest, no checks)        {fl['seconds']:>9.2f}s  "
+          f"peak RSS {fl['peak_rss_mb']:>7.0f} MB")
+    print(f"  pipeline (extract..load + dbt build)            {pl['seconds']:>9.2f}s  "
+          f"peak RSS {pl['peak_rss_mb']:>7.0f} MB"
           f"  = {res['ratio_pipeline_to_floor']}x floor")
     work = sum(pl["stages"].values()) + pl["dbt_seconds"]
     print(f"    work by stage, summed over deliveries ({pl.get('workers', 1)} worker(s); deliveries took "
@@ -650,12 +646,14 @@ def _print_summary(res: dict) -> None:
     print(f"      {'dbt build':<13} {pl['dbt_seconds']:>9.2f}s  ({pl['dbt_seconds'] / max(work, 1e-3):.0%})")
     print(f"  Great Expectations (validate stage) share of the pipeline's work: {res['gx_share']:.1%}")
     print(f"  rows received {pl['rows']}, loaded {pl['rows_loaded']}, quarantined {pl['rows_quarantined']}")
-    print(f"  naive    (pandas + iterrows + to_sql/SQLAlchemy) {nv['seconds']:>9.2f}s  peak RSS {nv['peak_rss_mb']:>7.0f} MB"
+    print(f"  naive    (pandas + iterrows + to_sql/SQLAlchemy) {nv['seconds']:>9.2f}s  "
+          f"peak RSS {nv['peak_rss_mb']:>7.0f} MB"
           f"  = {res['ratio_naive_to_floor']}x floor  [measured {nv['measured_seconds']}s on a "
           f"{nv['sample']:.0%} sample ({nv['rows_sampled']} rows): full-file reads {nv['read_seconds']}s as measured, "
           f"checks + to_sql scaled up linearly to all rows]")
     if "pg_pipeline" in res:
-        print(f"  PostgreSQL: COPY floor {res['pg_floor']['seconds']:.2f}s, pipeline {res['pg_pipeline']['seconds']:.2f}s "
+        print(f"  PostgreSQL: COPY floor {res['pg_floor']['seconds']:.2f}s, "
+              f"pipeline {res['pg_pipeline']['seconds']:.2f}s "
               f"(dbt {res['pg_pipeline']['dbt_seconds']:.2f}s) = {res['ratio_pg_pipeline_to_copy']}x COPY")
     if "day" in res:
         d = res["day"]
@@ -685,7 +683,8 @@ def _machine() -> str:
         mem = f", {kb / 1024 / 1024:.0f} GB RAM"
     except (OSError, StopIteration):
         pass
-    return f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return (f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
 
 
 def write_report(results: list[dict], report_dir: Path, command: str) -> None:
@@ -949,8 +948,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:  # rewrite RESULTS.md / results.png from an earlier run's results.json
         report_dir = Path(args.report_only)
         results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
-        command = results[-1].get("command") or ("uv run python benchmarks/run.py --scales "
-                                                 + ",".join(r["scale"] for r in results) + f" --report-dir {report_dir}")
+        command = results[-1].get("command") or (
+            "uv run python benchmarks/run.py --scales " + ",".join(r["scale"] for r in results)
+            + f" --report-dir {report_dir}")
         write_report(results, report_dir, command)
         return 0
 

@@ -1,24 +1,19 @@
-"""One real local Airflow deployment per test session, shared by test_airflow_deployment and test_airflow_browser.
+"""Helpers of the real local Airflow deployment the deployment tests share (the fixtures ``airflow_deployment`` and
+``airflow_runs`` live in tests/conftest.py and use these).
 
-``airflow_deployment`` runs ``regiowerk airflow up --demo`` in a temporary AIRFLOW_HOME / data dir / warehouse
-(all-admins UI, so a headless browser needs no login); ``airflow_runs`` triggers every partner DAG through the
-REST API and waits for the Asset-triggered warehouse run. The deployment is stopped with ``down()`` when the last
-module using it is done, and teardown asserts that no process it started is left.
-
-Both test modules import these fixtures; pytest then knows two fixture definitions, so the deployment itself is
-a module-level singleton with a reference count.
+``start_deployment`` runs ``regiowerk airflow up --demo`` in a temporary AIRFLOW_HOME / data dir / warehouse
+(all-admins UI, so a headless browser needs no login); ``trigger_and_wait`` triggers every partner DAG through the
+REST API and waits for the Asset-triggered warehouse run; ``stop_deployment`` runs ``down()`` and asserts that no
+process it started is left.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 import requests
 from regiowerk import airflow_local
 
@@ -74,7 +69,8 @@ class Deployment:
         return self.get(f"/dags/{dag_id}/dagRuns", limit=100, order_by="run_after")["dag_runs"]
 
 
-_shared: dict = {"deployment": None, "users": 0, "error": None}
+# the first failure of the shared deployment: later tests fail at once with it instead of waiting again
+state: dict = {"error": None}
 
 
 def start_deployment(tmp: Path, *, overrides: dict[str, str] | None = None, warehouse_url: str | None = None,
@@ -114,31 +110,6 @@ def stop_deployment(d: Deployment) -> None:
     print(f"\nairflow deployment timings: {d.timings}")
 
 
-@pytest.fixture(scope="session")
-def airflow_deployment():
-    if _shared["error"]:
-        pytest.fail(f"the Airflow deployment did not start: {_shared['error']}")
-    if _shared["deployment"] is None:
-        try:
-            # not tmp_path_factory: pytest sessions running next to this one prune old basetemp folders
-            _shared["deployment"] = start_deployment(Path(tempfile.mkdtemp(prefix="regiowerk-airflow-")))
-        except Exception as e:
-            _shared["error"] = repr(e)[:2000]
-            raise
-    _shared["users"] += 1
-    try:
-        yield _shared["deployment"]
-    finally:
-        _shared["users"] -= 1
-        if _shared["users"] == 0:
-            d, _shared["deployment"] = _shared["deployment"], None
-            stop_deployment(d)
-            if d.runs and not _shared["error"]:  # all kept for a look at the logs when something failed
-                for folder in (d.home, d.data, Path(d.warehouse).parent, d.tmp / "chromium-profile"):
-                    shutil.rmtree(folder, ignore_errors=True)  # the screenshot and DOM dump stay
-
-
-
 def _progress(d: Deployment) -> str:
     try:
         tis = d.get("/dags/~/dagRuns/~/taskInstances", limit=500)["task_instances"]
@@ -158,7 +129,7 @@ def _wait(check, timeout: float, what: str, interval: float = 3, d: Deployment |
         if result:
             return result
         if time.monotonic() > deadline:
-            _shared["error"] = f"timed out waiting for {what}"
+            state["error"] = f"timed out waiting for {what}"
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; "
                                  + (_progress(d) if d else ""))
         time.sleep(interval)
@@ -243,11 +214,3 @@ def trigger_and_wait(d: Deployment) -> dict:
     d.timings["warehouse_run"] = round(time.monotonic() - started, 1)
     return {"partners": partners, "triggered": triggered, "partner_runs": runs, "warehouse_runs": wh_runs,
             "warehouse_run": wanted}
-
-
-@pytest.fixture(scope="session")
-def airflow_runs(airflow_deployment):
-    d = airflow_deployment
-    if not d.runs:
-        d.runs = trigger_and_wait(d)
-    return d.runs

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from urllib.parse import parse_qs, urlparse, urlunparse
+from urllib.parse import urlparse, urlunparse
 
 import pytest
 
@@ -60,22 +60,11 @@ def fresh_database(prefix: str = "rw", template: str | None = None) -> str:
 
 
 def dbt_env(url: str) -> dict[str, str]:
-    """REGIOWERK_PG_* for dbt's postgres target (profiles.yml) pointing at ``url``.
+    """The environment that points loads and dbt at the database ``url``: ``REGIOWERK_WAREHOUSE_URL`` and the
+    dbt profile variables regiowerk derives from it (for a plain ``dbt`` child process)."""
+    from regiowerk.settings import WarehouseTarget
 
-    pgserver's URL names the socket directory as ``?host=``; dbt-postgres takes a directory as host. The
-    password must be non-empty for the profile; the test server trusts any.
-    """
-    p = urlparse(url)
-    q = parse_qs(p.query)
-    host = q.get("host", [p.hostname or "localhost"])[0]
-    return {
-        "REGIOWERK_PG_HOST": host,
-        "REGIOWERK_PG_PORT": str(p.port or 5432),
-        "REGIOWERK_PG_USER": p.username or "postgres",
-        "REGIOWERK_PG_PASSWORD": p.password or "test-trusts-any",
-        "REGIOWERK_PG_DATABASE": p.path.lstrip("/") or "postgres",
-        "REGIOWERK_PG_SCHEMA": "public",
-    }
+    return {"REGIOWERK_WAREHOUSE_URL": url, **WarehouseTarget("postgres", url=url).dbt_env()}
 
 
 @pytest.fixture(scope="session")
@@ -136,7 +125,7 @@ def _source_bsns(sources) -> set[str]:
     ws = openpyxl.load_workbook(sources.delft_xlsx, read_only=True).active
     it = ws.iter_rows(values_only=True)
     header = [str(h) for h in next(it)]
-    bsns |= {str(dict(zip(header, r))["burgerservicenummer"]) for r in it}
+    bsns |= {str(dict(zip(header, r, strict=False))["burgerservicenummer"]) for r in it}
     con = sqlite3.connect(sources.sis_db)
     for table in ("deelnemers", "diplomas"):
         bsns |= {str(r[0]) for r in con.execute(f"SELECT BSN FROM {table}")}
@@ -196,19 +185,18 @@ def demo_deliveries() -> DemoDeliveries:
 
 
 def run_dbt_build(url: str) -> None:
-    """``dbt build --target postgres`` against the database at ``url`` (REGIOWERK_PG_* set for the child)."""
+    """``dbt build`` against the database at ``url`` (REGIOWERK_WAREHOUSE_URL set for the call)."""
     from regiowerk.dbt_runner import run_dbt
 
-    saved = {k: os.environ.get(k) for k in dbt_env(url)}
-    os.environ.update(dbt_env(url))
+    saved = os.environ.get("REGIOWERK_WAREHOUSE_URL")
+    os.environ["REGIOWERK_WAREHOUSE_URL"] = url
     try:
         run_dbt(["build"], target="postgres")
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        if saved is None:
+            os.environ.pop("REGIOWERK_WAREHOUSE_URL", None)
+        else:
+            os.environ["REGIOWERK_WAREHOUSE_URL"] = saved
 
 
 _built: dict[str, str] = {}

@@ -1,19 +1,20 @@
 """The Airflow UI of the local deployment in headless Chromium: the DAG list shows the regiowerk DAGs.
 
-Shares the deployment (and its runs) with test_airflow_deployment.py through tests/airflow_fixture.py. The UI runs
-in all-admins mode (local only), so the browser needs no login. Chromium is installed by .ci/run.
+Shares the deployment (and its runs) with test_airflow_deployment.py (fixtures in tests/conftest.py). The UI runs
+in all-admins mode (local only), so the browser needs no login. Chromium is installed when missing
+(tests/system_packages.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import signal
 import subprocess
 
-import pytest
-from airflow_fixture import WAREHOUSE_DAG, airflow_deployment, airflow_runs  # noqa: F401 - fixtures
+from airflow_fixture import WAREHOUSE_DAG
 from regiowerk.registry import load_registry
+from system_packages import ensure_command
 
 BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -22,10 +23,7 @@ BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
 
 
 def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if found := shutil.which(name):
-            return found
-    pytest.fail("chromium is not installed (.ci/run installs it: apt-get install -y chromium)")
+    return ensure_command("chromium", "chromium", "chromium-browser", "google-chrome")  # installed when missing
 
 
 def _browse(args: list[str], profile, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -37,10 +35,8 @@ def _browse(args: list[str], profile, timeout: float = 120) -> subprocess.Comple
     except subprocess.TimeoutExpired:
         out, err = "", "timeout"
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the renderer/zygote helpers as well
-        except ProcessLookupError:
-            pass
         proc.wait()
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 

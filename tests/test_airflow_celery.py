@@ -29,6 +29,7 @@ import pytest
 from airflow_fixture import WAREHOUSE_DAG, start_deployment, stop_deployment, trigger_partners, wait_for_dags
 from regiowerk import airflow_local
 from regiowerk.registry import load_registry
+from system_packages import ensure_command
 
 WORKERS = 2
 RUN_TIMEOUT = 8 * 60  # the 28 partner tasks: about 2-4 minutes on 2 busy cores
@@ -37,9 +38,7 @@ RUN_TIMEOUT = 8 * 60  # the 28 partner tasks: about 2-4 minutes on 2 busy cores
 @contextlib.contextmanager
 def redis_server(tmp: Path):
     """Debian's redis-server on a free loopback port, no persistence; stopped (SIGTERM, then SIGKILL) on exit."""
-    exe = shutil.which("redis-server")
-    if not exe:
-        pytest.fail("redis-server is not installed (`apt-get install redis-server`; .ci/run does this)")
+    exe = ensure_command("redis-server", "redis-server")  # installed when missing
     port = airflow_local.free_port()
     with (tmp / "redis.log").open("ab") as log:
         proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",

@@ -2,7 +2,7 @@
 
 Every partner DAG is triggered through the REST API; the scheduler starts the warehouse DAG from the partners'
 Asset events (not dag.test()); the warehouse then holds every partner's delivery. The deployment is shared with
-test_airflow_browser.py (tests/airflow_fixture.py) and stopped by ``down()``, which must leave no process behind.
+test_airflow_browser.py (fixtures in tests/conftest.py) and stopped by ``down()``, which must leave no process behind.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import duckdb
-from airflow_fixture import WAREHOUSE_DAG, airflow_deployment, airflow_runs  # noqa: F401 - fixtures
+from airflow_fixture import WAREHOUSE_DAG
 from regiowerk import airflow_local
 from regiowerk.registry import load_registry
 

@@ -157,7 +157,10 @@ def test_airflow_services_use_the_common_anchor(compose):
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     assert env["REGIOWERK_ENV"] == "production"
     assert "@airflow-db:" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
-    assert env["REGIOWERK_PG_HOST"] == "warehouse-db"
+    # one setting selects the warehouse: the URL alone, no separate dbt target or REGIOWERK_PG_* variables
+    assert env["REGIOWERK_WAREHOUSE_URL"].startswith("postgresql://regiowerk_etl:")
+    assert env["REGIOWERK_WAREHOUSE_URL"].endswith("@warehouse-db:5432/regiowerk")
+    assert not [k for k in env if k == "REGIOWERK_DBT_TARGET" or k.startswith("REGIOWERK_PG_")]
 
 
 def test_workers_are_replicated(compose):

@@ -53,7 +53,7 @@ def test_partner_dag_shape_and_assets(dagbag):
         assert dag.doc_md and p.contact in dag.doc_md
         for ds in p.datasets:
             ids = [f"{ds}.{s}" for s in STAGES]
-            for upstream, downstream in zip(ids, ids[1:]):
+            for upstream, downstream in zip(ids, ids[1:], strict=False):
                 assert downstream in dag.get_task(upstream).downstream_task_ids
             assert dag.get_task(f"{ds}.load").pool == WAREHOUSE_POOL  # one writer on the DuckDB warehouse
             outlets = dag.get_task(f"{ds}.load").outlets
@@ -92,9 +92,9 @@ def test_dag_files_touch_no_database_or_network_at_import(dbt_manifest):
         sqlite3.connect = refuse
         duckdb.connect = refuse
         import runpy
-        ns = runpy.run_path(%r)
+        ns = runpy.run_path({!r})
         print(len([v for v in ns.values() if type(v).__name__ == "DAG"]))
-    """ % str(paths().dags / "regiowerk_dags.py"))
+    """.format(str(paths().dags / "regiowerk_dags.py")))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert int(done.stdout.strip().splitlines()[-1]) == len(load_registry()) + 2  # + warehouse, operations
@@ -120,11 +120,14 @@ _DAGBAG_DUMP = textwrap.dedent("""
 
 
 def warehouse_tasks_for_target(target: str) -> dict:
-    """Parse dags/ in a child process with REGIOWERK_DBT_TARGET=target (the target is read at DAG build)."""
+    """Parse dags/ in a child process whose warehouse is of the engine ``target`` (read at DAG build; parsing
+    never connects, so the PostgreSQL URL needs no server)."""
     import json
     import os
 
-    env = {**os.environ, "REGIOWERK_DBT_TARGET": target}
+    env = {k: v for k, v in os.environ.items() if k not in ("REGIOWERK_WAREHOUSE_URL", "REGIOWERK_DBT_TARGET")}
+    if target == "postgres":
+        env["REGIOWERK_WAREHOUSE_URL"] = "postgresql://regiowerk@localhost:5432/regiowerk"
     done = subprocess.run([sys.executable, "-c", _DAGBAG_DUMP % WAREHOUSE_DAG_ID], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -169,6 +172,42 @@ def test_postgres_target_renders_every_model_with_its_tests(postgres_warehouse_d
     assert "dbt.versheid_per_partner.run" in tasks and "dbt.dagelijkse_samenvatting.run" in tasks
     assert tasks["prepare_warehouse"] == ["source_freshness"]
     assert {t for t in tasks["source_freshness"]} and all(t.startswith("dbt.") for t in tasks["source_freshness"])
+
+
+def _ancestors(tasks: dict, task_id: str) -> set[str]:
+    upstream: dict[str, set[str]] = {}
+    for t, downs in tasks.items():
+        for d in downs:
+            upstream.setdefault(d, set()).add(t)
+    seen, todo = set(), [task_id]
+    while todo:
+        for u in upstream.get(todo.pop(), ()):
+            if u not in seen:
+                seen.add(u)
+                todo.append(u)
+    return seen
+
+
+def test_postgres_tests_of_several_nodes_run_after_all_of_them(postgres_warehouse_dag, dbt_manifest):
+    """A test that reads several nodes (a relationships test from a mart to a seed) runs in a task of its own
+    after every node it reads, checked against the dbt graph: in a seed's test task it would run before the mart
+    exists and fail on an empty warehouse (RenderConfig(should_detach_multiple_parents_tests=True))."""
+    tasks, excludes = postgres_warehouse_dag["tasks"], postgres_warehouse_dag["excludes"]
+    nodes = _manifest_nodes(dbt_manifest)
+    verbs = {"model": "run", "seed": "seed", "snapshot": "snapshot"}
+    several = [n for n in nodes.values() if n["resource_type"] == "test" and len(set(n["depends_on"]["nodes"])) > 1]
+    assert "relationships_dim_kandidaat_regio_code__regio_code__ref_ref_arbeidsmarktregio_codes_" in {
+        n["name"] for n in several}
+    for n in several:
+        task_id = f"dbt.{n['name']}_test"
+        assert task_id in tasks, n["name"]
+        before = _ancestors(tasks, task_id)
+        for parent in (nodes[p] for p in n["depends_on"]["nodes"] if p in nodes):
+            assert f"dbt.{parent['name']}.{verbs[parent['resource_type']]}" in before, (n["name"], parent["name"])
+            own_tests = f"dbt.{parent['name']}.test"
+            if own_tests in excludes:  # and it is not run again inside the parent's own test task
+                assert n["name"] in excludes[own_tests], (n["name"], own_tests)
+        assert "apply_roles" in tasks[task_id]
 
 
 def test_duckdb_target_is_one_dbt_build_task(dagbag):

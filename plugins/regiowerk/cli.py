@@ -11,7 +11,9 @@ from regiowerk.errors import RegiowerkError
 from regiowerk.registry import RegistryError
 
 EPILOG = """environment:
-  REGIOWERK_WAREHOUSE      DuckDB warehouse file (default: warehouse/regiowerk.duckdb)
+  REGIOWERK_WAREHOUSE_URL  the warehouse: a postgresql:// URL or a DuckDB file; decides loads, dbt, roles, BI
+  REGIOWERK_WAREHOUSE      DuckDB warehouse file when REGIOWERK_WAREHOUSE_URL is unset
+                           (default: warehouse/regiowerk.duckdb)
   REGIOWERK_DATA_DIR       runtime data: drop zone, landing, state, run reports (default: data/)
   REGIOWERK_PSEUDONYM_KEY_<REGIO>  pseudonymisation key of a region (demo key outside production)
   REGIOWERK_ENV=production refuse the demo key and other development defaults
@@ -74,15 +76,12 @@ def _cmd_expectations(args: argparse.Namespace) -> int:
 
 
 def _cmd_deliveries(args: argparse.Namespace) -> int:
-    from regiowerk import warehouse
+    from regiowerk import warehouse_conn
     from regiowerk.demo.run import delivery_table
 
-    con = warehouse.connect(read_only=True)
-    try:
+    with warehouse_conn.connection(read_only=True) as con:  # DuckDB or PostgreSQL (REGIOWERK_WAREHOUSE_URL)
         for row in delivery_table(con):
             print("  ".join(str(x) for x in row))
-    finally:
-        con.close()
     return 0
 
 

@@ -21,14 +21,13 @@ from regiowerk.alerts import notify_failure
 from regiowerk.dbt_runner import PRODUCTION_DBT_EXCLUDE, PRODUCTION_DBT_FLAGS
 from regiowerk.errors import DeliveryError
 from regiowerk.registry import Partner, load_registry
-from regiowerk.settings import paths
+from regiowerk.settings import paths, warehouse_target
 
 START = datetime(2026, 1, 1)
 OWNER_TEAM = "regiowerk-data"
 WAREHOUSE_DAG_ID = "regiowerk_warehouse"
 OPERATIONS_DAG_ID = "regiowerk_operations"
 OPERATIONS_SCHEDULE = "0 8 * * *"  # daily, after the partners' early-morning deliveries
-DBT_TARGET_ENV = "REGIOWERK_DBT_TARGET"
 
 
 def dataset_asset(partner_id: str, dataset: str) -> Asset:
@@ -49,8 +48,9 @@ def _default_args(partner_owner: str) -> dict:
 
 def _doc_md(p: Partner) -> str:
     rows = "\n".join(f"| {name} | `{m.source}` |" for name, m in p.datasets.items())
+    gemeente = f", gemeente {p.gemeente_code}" if p.gemeente_code else ""
     return f"""### {p.naam} (`{p.partner_id}`)
-Partner kind **{p.kind}** in arbeidsmarktregio **{p.regio_code}**{f", gemeente {p.gemeente_code}" if p.gemeente_code else ""}.
+Partner kind **{p.kind}** in arbeidsmarktregio **{p.regio_code}**{gemeente}.
 Connector: `{p.connector.type}`. Schedule: `{p.schedule}`. Defined in `partners/{p.partner_id}.yml`.
 
 | dataset | source |
@@ -89,7 +89,7 @@ def build_partner_dag(p: Partner) -> DAG:
         start_date=START,
         catchup=False,
         max_active_runs=1,
-        default_args=_default_args(OWNER_TEAM),
+        default_args=_default_args(p.owner),  # the owner named in the partner file
         tags=["regiowerk", "partner", p.kind, p.regio_code],
         doc_md=_doc_md(p),
         description=f"Deliveries of {p.naam}: extract, pseudonymise, validate, load",
@@ -123,8 +123,9 @@ def prepare_warehouse() -> None:
 
 
 def dbt_target() -> str:
-    """The dbt target the warehouse DAG runs: ``duckdb`` (default) or ``postgres`` (``REGIOWERK_DBT_TARGET``)."""
-    return os.environ.get(DBT_TARGET_ENV, "duckdb")
+    """The dbt target the warehouse DAG runs: ``duckdb`` or ``postgres``, as the configured warehouse
+    (:func:`regiowerk.settings.warehouse_target`; ``REGIOWERK_WAREHOUSE_URL``)."""
+    return warehouse_target().dbt_target
 
 
 def _dbt_profile(target: str):
@@ -135,7 +136,17 @@ def _dbt_profile(target: str):
 
 
 def _dbt_env() -> dict[str, str]:
-    return {"REGIOWERK_WAREHOUSE": str(paths().warehouse)}
+    """The dbt profile variables that may go into the DAG (serialized): the DuckDB file. PostgreSQL's hold the
+    password, so they are set in the task process right before dbt runs (:func:`export_dbt_profile_env`)."""
+    target = warehouse_target()
+    return {} if target.is_postgres else target.dbt_env()
+
+
+def export_dbt_profile_env(context=None) -> None:
+    """``on_execute_callback`` of the PostgreSQL dbt tasks: the profile variables derived from
+    ``REGIOWERK_WAREHOUSE_URL`` into this task process's environment, which Cosmos passes on to dbt
+    (``append_env``). At run time, so the password never enters the serialized DAG."""
+    os.environ.update(warehouse_target().dbt_env())
 
 
 def dbt_tasks(target: str):
@@ -173,10 +184,13 @@ def dbt_tasks(target: str):
         execution_config=ExecutionConfig(dbt_executable_path=dbt_executable()),
         # emit_datasets=False: Cosmos's Asset URIs need a TCP host (pgserver in the tests is a unix socket)
         # exclude: no unit tests in production (CI runs them); Cosmos adds it to every model's test task
+        # should_detach_multiple_parents_tests: a test of several nodes (a relationships test from a mart to a
+        # seed) runs in a task of its own after all of them, not in the seed's test task before the mart exists
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
                                    emit_datasets=False, enable_owner_inheritance=False,
+                                   should_detach_multiple_parents_tests=True,
                                    exclude=list(PRODUCTION_DBT_EXCLUDE)),
-        operator_args={"append_env": True},
+        operator_args={"append_env": True, "on_execute_callback": export_dbt_profile_env},
     )
 
 

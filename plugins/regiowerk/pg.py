@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from datetime import UTC, datetime
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from regiowerk import canonical, quarantine, warehouse
+from regiowerk import canonical, quarantine, settings, warehouse
 
-URL_ENV = "REGIOWERK_WAREHOUSE_URL"
+URL_ENV = settings.WAREHOUSE_URL_ENV
 REASONS = "_redenen"  # same as pipeline.REASONS (not imported: pipeline imports this module)
 
 _ARROW_TYPES = {
@@ -43,12 +42,11 @@ _ARROW_TYPES = {
 
 
 def warehouse_url() -> str | None:
-    url = os.environ.get(URL_ENV, "").strip()
-    return url or None
+    """The PostgreSQL warehouse URL, or None when the warehouse is DuckDB (:func:`settings.warehouse_target`)."""
+    return settings.warehouse_target().url
 
 
-def is_postgres_url(url: str | None) -> bool:
-    return bool(url) and url.split(":", 1)[0] in ("postgresql", "postgres", "postgresql+psycopg2")
+is_postgres_url = settings.is_postgres_url
 
 
 def is_pg_connection(con) -> bool:

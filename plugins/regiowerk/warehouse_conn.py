@@ -1,7 +1,7 @@
 """The one place that opens "the configured warehouse" and runs SQL on either engine.
 
-PostgreSQL when ``REGIOWERK_WAREHOUSE_URL`` is a ``postgresql://`` URL (the same rule as the loader,
-:func:`regiowerk.pipeline._use_postgres`), the DuckDB file otherwise. SQL is written with ``?`` placeholders
+PostgreSQL when ``REGIOWERK_WAREHOUSE_URL`` is a ``postgresql://`` URL, the DuckDB file otherwise: the rule is
+:func:`regiowerk.settings.warehouse_target`, which the loader follows too. SQL is written with ``?`` placeholders
 (DuckDB style); for psycopg2 they become ``%s``.
 """
 
@@ -12,9 +12,9 @@ from contextlib import contextmanager
 
 
 def uses_postgres() -> bool:
-    from regiowerk import pg
+    from regiowerk.settings import warehouse_target
 
-    return pg.is_postgres_url(pg.warehouse_url())
+    return warehouse_target().is_postgres
 
 
 def connect():

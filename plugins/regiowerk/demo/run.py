@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from regiowerk import airflow_env
-from regiowerk.settings import paths
+from regiowerk import airflow_env, warehouse_conn
+from regiowerk.errors import ConfigurationError, RegiowerkError
+from regiowerk.settings import paths, warehouse_target
 
 DEMO_CLIENT_ID = "regiowerk-demo"
 DEMO_CLIENT_SECRET = "demo-secret-only-for-the-local-api"  # the local stand-in API, not a real credential
@@ -28,12 +29,34 @@ def _say(msg: str) -> None:
 
 
 def reset_runtime_state() -> None:
-    """A demo starts from nothing: warehouse, landing, staging, state and drop zone are removed."""
+    """A demo starts from nothing: warehouse, landing, staging, state and drop zone are removed. A PostgreSQL
+    warehouse loses the schemas regiowerk writes (never in production)."""
     p = paths()
     for folder in (p.drop, p.landing, p.staging, p.state, p.runs, p.data / "demo"):
         shutil.rmtree(folder, ignore_errors=True)
+    if warehouse_target().is_postgres:
+        _drop_postgres_schemas()
+        return
     for f in (p.warehouse, Path(str(p.warehouse) + ".wal")):
         f.unlink(missing_ok=True)
+
+
+def _drop_postgres_schemas() -> None:
+    from psycopg2 import sql
+
+    from regiowerk import access, pg
+
+    if os.environ.get("REGIOWERK_ENV") == "production":
+        raise ConfigurationError("regiowerk demo refuses to empty a production warehouse (REGIOWERK_ENV=production);"
+                                 " run it against a database of its own")
+    con = pg.connect()
+    try:
+        with con.cursor() as cur:
+            for schema in (*access.LANDING_SCHEMAS, *access.dbt_schemas(), "bi"):
+                cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        con.commit()
+    finally:
+        con.close()
 
 
 def set_demo_connections(api_url: str, sis_db: Path) -> None:
@@ -64,9 +87,36 @@ def _stale(manifest: Path) -> bool:
     return newest > manifest.stat().st_mtime
 
 
+class DemoFailed(RegiowerkError):
+    """A task of a demo DAG failed; the message names the DAG, the task and the task's error."""
+
+
+class _FirstFailure:
+    """An extra ``on_failure_callback``: remembers the first failing task and its error."""
+
+    def __init__(self) -> None:
+        self.message: str | None = None
+
+    def __call__(self, context) -> None:
+        if self.message is None:
+            ti, error = context["ti"], context.get("exception")
+            self.message = f"task {ti.task_id} of DAG {ti.dag_id} failed: {type(error).__name__}: {error}"
+
+
+def _fail_fast(dag, recorder: _FirstFailure) -> None:
+    """No retries (a failing demo task must not wait out the production retry delays) and the recorder after the
+    task's own failure callbacks."""
+    for t in dag.tasks:
+        t.retries = 0
+        callbacks = t.on_failure_callback
+        callbacks = list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks] if callbacks else []
+        t.on_failure_callback = [*callbacks, recorder]
+
+
 def run_dags(dag_ids: list[str] | None = None, progress: Callable[[str], None] = _say) -> dict[str, str]:
-    """dag.test() each partner DAG, then the warehouse DAG, then the daily operations DAG, in this process.
-    Returns dag_id -> run state."""
+    """dag.test() each partner DAG, then the warehouse DAG, then the daily operations DAG, in this process, each
+    task without retries. Stops at the first DAG run that fails, with :class:`DemoFailed` naming the failing
+    task and its error. Returns dag_id -> run state."""
     from airflow.dag_processing.dagbag import DagBag
 
     from regiowerk.dag_factory import OPERATIONS_DAG_ID, WAREHOUSE_DAG_ID
@@ -76,25 +126,32 @@ def run_dags(dag_ids: list[str] | None = None, progress: Callable[[str], None] =
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     last = [WAREHOUSE_DAG_ID, OPERATIONS_DAG_ID]
     ids = dag_ids or sorted(d for d in bag.dag_ids if d not in last) + [d for d in last if d in bag.dag_ids]
-    states = {}
-    for dag_id in ids:
-        started = time.perf_counter()
-        progress(f"  running DAG {dag_id} ...")
-        run = bag.dags[dag_id].test()
-        state = str(getattr(run, "state", "unknown"))
-        states[dag_id] = state
-        progress(f"  {dag_id}: {state} in {time.perf_counter() - started:.1f}s")
-    return states
+    return {dag_id: run_dag(bag.dags[dag_id], progress) for dag_id in ids}
+
+
+def run_dag(dag, progress: Callable[[str], None] = _say) -> str:
+    """``dag.test()`` with every task's retries off; the run state, or :class:`DemoFailed` naming the first
+    failing task and its error."""
+    started = time.perf_counter()
+    progress(f"  running DAG {dag.dag_id} ...")
+    recorder = _FirstFailure()
+    _fail_fast(dag, recorder)
+    run = dag.test()
+    state = str(getattr(run, "state", "unknown"))
+    progress(f"  {dag.dag_id}: {state} in {time.perf_counter() - started:.1f}s")
+    if "success" not in state:
+        raise DemoFailed(f"demo stopped: {recorder.message or f'DAG {dag.dag_id} ended {state}'}")
+    return state
 
 
 def delivery_table(con) -> list[tuple]:
-    return con.execute(
-        "SELECT partner_id, dataset, rows_received, rows_loaded, rows_quarantined, status "
-        "FROM audit.deliveries ORDER BY partner_id, dataset, received_at").fetchall()
+    return warehouse_conn.execute(
+        con, "SELECT partner_id, dataset, rows_received, rows_loaded, rows_quarantined, status "
+             "FROM audit.deliveries ORDER BY partner_id, dataset, received_at")
 
 
 def mart_counts(con) -> dict[str, int]:
-    return {m: con.execute(f"SELECT count(*) FROM marts.{m}").fetchone()[0] for m in MARTS}
+    return {m: warehouse_conn.execute(con, f"SELECT count(*) FROM marts.{m}")[0][0] for m in MARTS}
 
 
 def print_report(con, out: Callable[[str], None] = _say) -> None:
@@ -109,9 +166,10 @@ def print_report(con, out: Callable[[str], None] = _say) -> None:
     out("\nMarts (row counts):")
     for name, n in mart_counts(con).items():
         out(f"  marts.{name:<30} {n:>8}")
-    status = con.execute("SELECT werkfit_status, count(*) FROM marts.fct_werkfit_beoordeling "
-                         "WHERE definitie_versie = (SELECT min(definitie_versie) FROM marts.fct_werkfit_beoordeling) "
-                         "GROUP BY 1 ORDER BY 1").fetchall()
+    status = warehouse_conn.execute(
+        con, "SELECT werkfit_status, count(*) FROM marts.fct_werkfit_beoordeling "
+             "WHERE definitie_versie = (SELECT min(definitie_versie) FROM marts.fct_werkfit_beoordeling) "
+             "GROUP BY 1 ORDER BY 1")
     out("\nWerkfit status (first definition version):")
     for s, n in status:
         out(f"  {s:<30} {n:>8}")
@@ -155,11 +213,13 @@ def demo(keep: bool = False, out: Callable[[str], None] = _say) -> dict[str, str
     from regiowerk.demo.generate import generate_demo
     from regiowerk.demo.uwv_api import UwvApiServer
 
+    target = warehouse_target()  # a contradictory warehouse configuration stops here, before anything runs
     airflow_env.configure()
     p = paths()
     if not keep:
         reset_runtime_state()
-    out(f"regiowerk demo: region AM21 Haaglanden, warehouse {p.warehouse}")
+    out(f"regiowerk demo: region AM21 Haaglanden, warehouse {target.describe()}")
+    build_dbt_manifest()  # Cosmos renders the warehouse DAG from it: built when missing or stale
     out("1/4 generating demo partner sources ...")
     sis_db = p.data / "demo" / "sis.sqlite"
     sources = generate_demo(p.drop, sis_db)
@@ -170,17 +230,10 @@ def demo(keep: bool = False, out: Callable[[str], None] = _say) -> dict[str, str
         set_demo_connections(api.url, sis_db)
         out(f"3/4 running the DAGs (UWV stand-in API on {api.url}) ...")
         states = run_dags(progress=out)
-    failed = {d: s for d, s in states.items() if "success" not in s}
-    from regiowerk import warehouse
-
-    con = warehouse.connect()
-    try:
+    # read-write like dbt-duckdb's connection still open in this process (DuckDB refuses a second configuration)
+    with warehouse_conn.connection() as con:
         out("4/4 report")
         print_report(con, out)
-    finally:
-        con.close()
-    if failed:
-        raise SystemExit(f"demo: DAG runs not successful: {failed}")
     out("")
     out("Look at it:")
     out("  uv run regiowerk bi up                  # the dashboards in Apache Superset (prints URL and login)")
