@@ -131,31 +131,30 @@ def test_same_verdict_as_the_pipeline(case, partners):
     assert result.exit_code == (0 if not expected["quarantined"] else 2 if not expected["loaded"] else 1)
 
 
-def test_malformed_file_is_one_line_exit_2_and_traceback_only_with_debug(tmp_path, partners, capsys):
-    """A file whose parser crashes (an XLSX with its sheet XML cut off) is a rejection, not a crash."""
-    import io
-    import zipfile
+def test_malformed_file_is_one_line_exit_2_and_traceback_only_with_debug(tmp_path, partners, capsys,
+                                                                          monkeypatch):
+    """A file on which the reader crashes unexpectedly is a rejection, not a crash. Every malformed file we know
+    of is rejected cleanly (a broken XLSX, JSON nested too deep), so the crash is provoked: the CSV reader
+    raises an exception no stage expects, as a bug in it or in a library under it would."""
+    from regiowerk.connectors import file as file_connector
 
-    import openpyxl
+    class ReaderBug(RuntimeError):
+        pass
 
-    wb = openpyxl.Workbook()
-    wb.active.title = "Clienten"
-    wb.active.append(["bsn", "naam"])
-    wb.active.append(["100000010", "A. Jansen"])
-    sink = io.BytesIO()
-    wb.save(sink)
-    path = tmp_path / "clienten_kapot.xlsx"
-    with zipfile.ZipFile(io.BytesIO(sink.getvalue())) as zin, zipfile.ZipFile(path, "w") as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            zout.writestr(info, data[: len(data) // 2] if info.filename == "xl/worksheets/sheet1.xml" else data)
-    assert selfcheck.main([str(path), "--partner", "corpus_gemeente_xlsx"]) == 2
+    def crashing_reader(*args, **kwargs):
+        raise ReaderBug("the reader fell over")
+
+    monkeypatch.setattr(file_connector, "_read_csv", crashing_reader)
+    path = write(tmp_path, "clienten_kapot.csv", [HEADER, "100000010;A. Jansen;GM0503;2611AB;1990-05-01;PW;actief;"
+                                                          "2026-10-31"])
+    assert selfcheck.main([str(path), "--partner", "corpus_gemeente"]) == 2
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
-    assert [line for line in out.splitlines() if line.startswith("reason: ")][0].count("ParseError") == 1
-    assert selfcheck.main([str(path), "--partner", "corpus_gemeente_xlsx", "--debug"]) == 2
+    reasons = [line for line in out.splitlines() if line.startswith("reden: ")]
+    assert len(reasons) == 1 and reasons[0].count("ReaderBug") == 1, out
+    assert selfcheck.main([str(path), "--partner", "corpus_gemeente", "--debug"]) == 2
     out, err = capsys.readouterr()
-    assert "Traceback" in err and "ParseError" in err
+    assert "Traceback" in err and "ReaderBug" in err and "crashing_reader" in err
 
 
 def test_xlsx_and_rest_files(tmp_path, partners):

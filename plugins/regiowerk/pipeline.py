@@ -201,39 +201,8 @@ def _unchanged_file(partner: Partner, dataset: str, con=None) -> Delivery | None
         d.rows_received = sum(counts)
     if d.rows_loaded is not None:
         d.rows_received = d.rows_loaded + d.rows_quarantined
-    newer = _newer_unloaded_file(partner, dataset, Path(path), con)
-    if newer is not None:
-        raise DeliveryError(
-            partner.partner_id, dataset, str(newer),
-            f"{Path(path).name}, the file the drop folder's newest-file rule chooses, is already loaded, but "
-            f"{newer.name} was modified after it and was never loaded: a new file is not skipped silently. Move "
-            f"the file that is not to be loaded out of the drop folder (or name the export so that it sorts "
-            f"last), then run again")
     d.status = ALREADY_LOADED
     return d
-
-
-def _newer_unloaded_file(partner: Partner, dataset: str, chosen: Path, con=None) -> Path | None:
-    """A file of the dataset in the same drop folder, modified after ``chosen``, whose content was never loaded
-    (None when there is none). Only files newer than the chosen one are read, so a folder of old exports costs
-    one listing."""
-    from regiowerk.connectors.base import DeliveryContext, sha256_bytes
-
-    try:
-        chosen_mtime = chosen.stat().st_mtime_ns
-    except OSError:
-        return None
-    for other in sorted(chosen.parent.glob(partner.datasets[dataset].source)):
-        try:
-            if other == chosen or not other.is_file() or other.stat().st_mtime_ns <= chosen_mtime:
-                continue
-        except OSError:
-            continue
-        ctx = DeliveryContext(partner.partner_id, dataset, str(other))
-        candidate = _delivery(partner, dataset, str(other), sha256_bytes(ctx.read_bytes(other)), 0, True)
-        if not _known_loaded(candidate, con):
-            return other
-    return None
 
 
 def _loaded_marker(delivery_id: str) -> Path:
