@@ -152,3 +152,24 @@ def airflow_runs(airflow_deployment):
     if not d.runs:
         d.runs = trigger_and_wait(d)
     return d.runs
+# The demo run and its warehouse connection live here, not in a test module: a fixture that a second module
+# imports (``demo_run = test_demo_e2e.demo_run``) is a second session fixture, so the demo would run again and
+# its reset would delete the warehouse file under the first module's still open connection.
+@pytest.fixture(scope="session")
+def demo_run(dbt_manifest):
+    """One `regiowerk demo` per session (Airflow's dag.test() and dbt start-up are paid once)."""
+    from regiowerk.demo.run import demo
+
+    lines: list[str] = []
+    states = demo(out=lines.append)
+    return states, "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def wh(demo_run):
+    """A connection to the session's demo warehouse (settings.paths().warehouse)."""
+    from regiowerk import warehouse
+
+    con = warehouse.connect()
+    yield con
+    con.close()

@@ -1,32 +1,15 @@
 """End to end: `regiowerk demo` runs the partner DAGs and the warehouse DAG; the marts hold what the sources say.
 
-One demo run per session (Airflow's dag.test() and dbt start-up are paid once); the tests read its result.
+One demo run per session (the demo_run and wh fixtures in conftest.py, shared with test_match); the tests read
+its result.
 """
 
 import csv
 import sqlite3
 
 import openpyxl
-import pytest
-from regiowerk import warehouse
 from regiowerk.registry import load_registry
 from regiowerk.settings import paths
-
-
-@pytest.fixture(scope="session")
-def demo_run(dbt_manifest):
-    from regiowerk.demo.run import demo
-
-    lines: list[str] = []
-    states = demo(out=lines.append)
-    return states, "\n".join(lines)
-
-
-@pytest.fixture(scope="session")
-def wh(demo_run):
-    con = warehouse.connect()
-    yield con
-    con.close()
 
 
 def q(con, sql, *params):

@@ -26,8 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "schemas" / "vum_profielen.schema.json").read_text(encoding="utf-8"))
 TAAL = {c: i for i, c in enumerate(canonical.CODE_LISTS["taalniveau"])}
 MATCHES = "marts.fct_kandidaat_vacature_match"
-demo_run = test_demo_e2e.demo_run  # the session's demo run (fixtures), shared with test_demo_e2e
-wh = test_demo_e2e.wh
 
 
 def rows(con, sql, params=()):

@@ -6,7 +6,8 @@ lists of the VUM gegevensstandaard: ``codeWerkEnDenkniveauWerkzoekende`` (0-7, 7
 ``rijbewijs[].codeSoortRijbewijs``, ``bemiddelingsberoep[].codeBeroepsnaam`` (ISCO-08 unit group; VUM v3 uses
 CompetentNL URIs, which the platform does not hold), ``competentie[].codeCompetentie`` (the VUM
 gedragscompetenties of seed ``competenties``), ``taalbeheersing``, ``mobiliteit``, ``flexibiliteit``,
-``werktijden``. regiowerk's own additions (werkfit status) are under ``regiowerk``.
+``werktijden``. regiowerk's own additions (werkfit status) are under ``regiowerk``; a client of the partner
+who is no active job seeker (e.g. left the benefit) is exported too, with werkfit status ``geen_werkzoekende``.
 
 The export never holds a BSN (the warehouse has none). ``idWerkzoekende`` is the pseudonym; the partner finds the
 person in its own records through ``bronverwijzing``: the delivery and row number of its own latest row.
