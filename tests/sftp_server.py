@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -17,15 +16,10 @@ import paramiko
 
 
 def sshd_binary() -> str:
-    """The sshd binary; installs openssh-server (apt-get, as root) when it is missing."""
-    found = shutil.which("sshd") or ("/usr/sbin/sshd" if Path("/usr/sbin/sshd").exists() else None)
-    if found:
-        return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update"], check=True, capture_output=True, env=env, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "openssh-server"], check=True,
-                   capture_output=True, env=env, timeout=600)
-    return shutil.which("sshd") or "/usr/sbin/sshd"
+    """The sshd binary; installs openssh-server when it is missing (tests/system_packages.py)."""
+    from system_packages import ensure_command
+
+    return ensure_command("sshd", "openssh-server")
 
 
 def _free_port() -> int:

@@ -1,13 +1,12 @@
 """The dashboards in a real Superset, checked in a real browser, against the demo warehouse.
 
 One demo run and one Superset (``regiowerk bi up``, ~45 s on 2 cores) per session, shared by every test here.
-Chromium is installed when missing (apt-get install -y chromium).
+Chromium is installed when missing (tests/system_packages.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -35,8 +34,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def chromium_installed():
-    if not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")):
-        subprocess.run(["apt-get", "install", "-y", "chromium"], check=True, capture_output=True, timeout=600)
+    from system_packages import ensure_command
+
+    ensure_command("chromium", "chromium", "chromium-browser")
     return check.chromium()
 
 

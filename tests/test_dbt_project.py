@@ -228,7 +228,7 @@ def built(tmp_path_factory):
 def _rows(con, sql, *params):
     cur = con.execute(sql, list(params))
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
 
 def kandidaat(con, name):

@@ -4,6 +4,8 @@ are recorded in audit.deliveries on DuckDB and on PostgreSQL."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg2
 import pytest
 from pg_server import fresh_database
@@ -101,7 +103,7 @@ def test_incremental_extract_after_a_watermark_is_not_full(tmp_path, monkeypatch
                   "PEILDATUM, GEWIJZIGD_OP)")
         c.execute("INSERT INTO deelnemers VALUES (?, 'GM0503', '25LJ', '25180', 2, 'BOL', '2026-09-01', 'ING', "
                   "'2026-10-31', '2026-10-01 10:00:00')", (bsns(1)[0],))
-    partner = yaml.safe_load(open("tests/corpus/partners/corpus_mbo.yml", encoding="utf-8"))
+    partner = yaml.safe_load(Path("tests/corpus/partners/corpus_mbo.yml").read_text(encoding="utf-8"))
     partner["datasets"] = {"mbo_inschrijvingen": {**partner["datasets"]["mbo_inschrijvingen"],
                                                   "watermark_column": "GEWIJZIGD_OP"}}
     (tmp_path / "partners").mkdir()

@@ -37,7 +37,7 @@ def _source_rows() -> dict[tuple[str, str], list[dict]]:
                     ws = openpyxl.load_workbook(files[-1], read_only=True).active
                     it = ws.iter_rows(values_only=True)
                     header = [str(h) for h in next(it)]
-                    data = [dict(zip(header, r)) for r in it if any(v not in (None, "") for v in r)]
+                    data = [dict(zip(header, r, strict=False)) for r in it if any(v not in (None, "") for v in r)]
             elif c.type == "sql":
                 con = sqlite3.connect(p.data / "demo" / "sis.sqlite")
                 con.row_factory = sqlite3.Row

@@ -70,7 +70,7 @@ def _read_xlsx(path: Path, conn: FileConnector) -> list[dict[str, Any]]:
     out = []
     for r in rows[1:]:
         rec = {}
-        for k, v in zip(header, r):  # what the connector hands on: ISO strings for date cells
+        for k, v in zip(header, r, strict=False):  # what the connector hands on: ISO strings for date cells
             rec[k] = v.date().isoformat() if isinstance(v, datetime) else v
         out.append(rec)
     return out

@@ -65,7 +65,8 @@ def test_row_problems_become_reasons_not_errors():
     assert list(m.reasons) == [1]
     text = " | ".join(m.reasons[1])
     assert "bsn: fails the elfproef" in text and "111222334" not in text
-    assert "regeling: local code 'XX' has no mapping (partners/gemeente_test.yml datasets.werkzoekenden.values.regeling)" in text
+    assert ("regeling: local code 'XX' has no mapping "
+            "(partners/gemeente_test.yml datasets.werkzoekenden.values.regeling)") in text
     assert "peildatum: '31-02-2026' is not a date in format %d-%m-%Y" in text
     assert "postcode: not a Dutch postcode" in text and "ABCD" not in text
     assert "uren_beschikbaar_per_week: 'veel' is not a number" in text

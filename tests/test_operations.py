@@ -78,7 +78,8 @@ def test_parse_results_reads_dbt_sources_json():
          "criteria": {"warn_after": {"count": 48, "period": "hour"}, "error_after": {"count": 3, "period": "day"}}},
         {"unique_id": "source.regiowerk.versheid.gemeente_delft__werkzoekenden", "status": "error",
          "max_loaded_at": "0001-01-01T00:00:00+00:00", "max_loaded_at_time_ago_in_s": 6.3e10,
-         "criteria": {"warn_after": {"count": 768, "period": "hour"}, "error_after": {"count": 1512, "period": "hour"}}},
+         "criteria": {"warn_after": {"count": 768, "period": "hour"},
+                      "error_after": {"count": 1512, "period": "hour"}}},
         {"unique_id": "source.regiowerk.versheid.mbo_x__mbo_diplomas", "status": "runtime error",
          "error": "relation raw.mbo_diplomas does not exist"},
         {"unique_id": "source.regiowerk.raw.werkzoekenden", "status": "pass"},  # not a partner source

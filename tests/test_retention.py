@@ -103,8 +103,8 @@ def test_retention_on_duckdb(tmp_path, data_dir, monkeypatch, capsys):
     monkeypatch.delenv(pg.URL_ENV, raising=False)
     con = duckdb.connect(str(path))
     warehouse.ensure_schema(con)
-    con.executemany("INSERT INTO audit.quarantine (partner_id, dataset, delivery_id, bron_rij, redenen, waarden, quarantined_at, status) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", quarantine_rows(datetime.now()))
+    con.executemany("INSERT INTO audit.quarantine (partner_id, dataset, delivery_id, bron_rij, redenen, waarden, "
+                    "quarantined_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", quarantine_rows(datetime.now()))
     con.close()  # the CLI opens the file itself
     con = duckdb.connect(str(path))
     try:
@@ -124,7 +124,8 @@ def test_retention_on_postgres(data_dir, monkeypatch, capsys):
     try:
         pg.ensure_schema(con)
         with con.cursor() as cur:
-            cur.executemany("INSERT INTO audit.quarantine (partner_id, dataset, delivery_id, bron_rij, redenen, waarden, quarantined_at, status) "
+            cur.executemany("INSERT INTO audit.quarantine (partner_id, dataset, delivery_id, bron_rij, redenen, "
+                            "waarden, quarantined_at, status) "
                             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                             quarantine_rows(datetime.now()))
         con.commit()

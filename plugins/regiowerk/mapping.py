@@ -18,6 +18,8 @@ reason) and a birth date in the future.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 import re
 from dataclasses import dataclass
 
@@ -31,6 +33,12 @@ from regiowerk.registry import DatasetMapping, FileConnector, Partner, value_key
 
 ROW_COLUMN = "_bron_rij"
 _POSTCODE = r"^\s*([1-9][0-9]{3})\s?([A-Za-z]{2})?\s*$"
+_POSTCODE_MATCH = re.compile(_POSTCODE).match
+
+
+def _postcode4(text: str) -> str | None:
+    m = _POSTCODE_MATCH(text)
+    return m.group(1) if m else None
 MIN_YEAR = 1900  # no date of a person, benefit or vacancy lies before; 0001-01-01 is an exporter's "no date"
 MAX_VALUE_CHARS = 1000  # no canonical value is longer; a longer one is a broken export (or an attack)
 HEADER_REPEATED = "row repeats the header row (column names as values); remove the extra header from the export"
@@ -295,15 +303,13 @@ def map_to_canonical(frame: pd.DataFrame, partner: Partner, dataset: str, *, key
             continue
         if col.name == "postcode":
             present = s.notna().to_numpy()
-            match = re.compile(_POSTCODE).match
-            pc4 = _per_distinct(s, lambda t: m.group(1) if (m := match(t)) else None)
+            pc4 = _per_distinct(s, _postcode4)
             out.add(present & pd.isna(pc4), lambda p: "postcode: not a Dutch postcode (value masked)")
             result["postcode4"] = pd.Series(pc4, dtype=object)
             continue
         parsed = _parse(s, col, mapping, decimal, out)
         if col.name == "geboortedatum":
-            today = dt.date.today()
-            out.add(_per_distinct(parsed, lambda d: d > today, missing=False).astype(bool),
+            out.add(_per_distinct(parsed, functools.partial(operator.lt, dt.date.today()), missing=False).astype(bool),
                     lambda p: "geboortedatum: (value masked) is in the future")
             result["geboortejaar"] = pd.Series(_per_distinct(parsed, lambda d: d.year), dtype="Int64")
             continue

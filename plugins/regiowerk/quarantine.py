@@ -223,10 +223,11 @@ def _replay_delivery(con, partner, group: pd.DataFrame, summary: ReplaySummary, 
                 pipeline.insert_frame(con, warehouse.raw_table(dataset),
                                       [c for c, _ in warehouse.raw_columns(dataset)], good)
             for bron_rij in done:
-                warehouse_conn.execute(con, "UPDATE audit.quarantine SET status = ? WHERE delivery_id = ? AND bron_rij = ? "
-                                     "AND status = 'open'", [REPLAYED, original, bron_rij])
+                warehouse_conn.execute(con, "UPDATE audit.quarantine SET status = ? WHERE delivery_id = ? "
+                                            "AND bron_rij = ? AND status = 'open'", [REPLAYED, original, bron_rij])
             warehouse_conn.execute(con, "UPDATE audit.deliveries SET rows_loaded = rows_loaded + ?, rows_quarantined = "
-                                 "rows_quarantined - ? WHERE delivery_id = ?", [summary.passed, summary.passed, original])
+                                        "rows_quarantined - ? WHERE delivery_id = ?",
+                                   [summary.passed, summary.passed, original])
             warehouse.insert_delivery(
                 con, partner_id=d.partner_id, dataset=dataset, delivery_id=replay_id, regio_code=d.regio_code,
                 source=d.source, fingerprint="", received_at=now, loaded_at=now, rows_received=len(group),
@@ -235,8 +236,8 @@ def _replay_delivery(con, partner, group: pd.DataFrame, summary: ReplaySummary, 
                 replay_of=original)
             summary.replay_id = replay_id
         for redenen, bron_rij in changed:
-            warehouse_conn.execute(con, "UPDATE audit.quarantine SET redenen = ? WHERE delivery_id = ? AND bron_rij = ? "
-                                 "AND status = 'open'", [redenen, original, bron_rij])
+            warehouse_conn.execute(con, "UPDATE audit.quarantine SET redenen = ? WHERE delivery_id = ? "
+                                        "AND bron_rij = ? AND status = 'open'", [redenen, original, bron_rij])
         if is_pg:
             con.commit()
         else:

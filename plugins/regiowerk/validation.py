@@ -28,6 +28,7 @@ failing positions, once per distinct value.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
@@ -102,10 +103,8 @@ def format_value(value: Any) -> str:
     if _is_missing(value):
         return "(missing)"
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             value = value.item()  # numpy scalar -> python
-        except (TypeError, ValueError):
-            pass
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if isinstance(value, dt.datetime):
@@ -477,10 +476,8 @@ def _reasons_for(ds: canonical.Dataset, rule: _Rule, df: pd.DataFrame, positions
                     text = None
                 if text is None:
                     text = f"{column}: {format_value(value)} {rest}"
-                    try:
+                    with contextlib.suppress(TypeError):
                         memo[value] = text
-                    except TypeError:
-                        pass
                 out.append(text)
             return out
     return [reason] * len(positions)
@@ -555,7 +552,7 @@ def validate(
                                    f"{info.get('exception_message')}")
             positions = [int(i) for i in (r.result.get("unexpected_index_list") or [])]
             override = gemeente_reason if rule.source == "runtime" else None
-            for pos, text in zip(positions, _reasons_for(ds, rule, df, positions, override)):
+            for pos, text in zip(positions, _reasons_for(ds, rule, df, positions, override), strict=False):
                 collected.setdefault(pos, []).append(text)
             results.append({
                 "source": rule.source,
@@ -571,7 +568,7 @@ def validate(
                 continue
             mask = row_rule.failing(df, today).to_numpy(dtype=bool)
             positions = mask.nonzero()[0].tolist()
-            for pos, text in zip(positions, _row_rule_reasons(ds, row_rule, df, positions)):
+            for pos, text in zip(positions, _row_rule_reasons(ds, row_rule, df, positions), strict=False):
                 collected.setdefault(pos, []).append(text)
             results.append({
                 "source": "python",

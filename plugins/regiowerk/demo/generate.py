@@ -143,7 +143,7 @@ def elfproef(bsn: str | int | None) -> bool:
     if len(s) != 9 or not s.isdigit():
         return False
     d = [int(c) for c in s]
-    total = sum(w * x for w, x in zip(range(9, 1, -1), d[:8])) - d[8]
+    total = sum(w * x for w, x in zip(range(9, 1, -1), d[:8], strict=False)) - d[8]
     return total > 0 and total % 11 == 0
 
 
@@ -160,7 +160,7 @@ def _make_bsn(rng: random.Random, leading_zero: bool = False) -> str:
         d = [0 if leading_zero else rng.randint(1, 7)] + [rng.randint(0, 9) for _ in range(7)]
         if leading_zero and d[1] == 0:
             continue
-        s = sum(w * x for w, x in zip(range(9, 1, -1), d))
+        s = sum(w * x for w, x in zip(range(9, 1, -1), d, strict=False))
         check = s % 11
         if check == 10:
             continue
@@ -511,10 +511,7 @@ def _delft_row(g: _Gen, p: _Person, nr: int, archetype: str) -> dict[str, Any]:
             wo = 1
         scores["zrm_werk_en_opleiding"] = wo
     known = [s for s in scores.values() if s is not None]
-    if archetype in ("werkfit",) or taalroute_variant:
-        hours = g.hours("werkfit", False)
-    else:
-        hours = g.hours(archetype, low)
+    hours = g.hours("werkfit", False) if archetype in ("werkfit",) or taalroute_variant else g.hours(archetype, low)
     if taalroute_variant:
         taal, route = "A1", "ja"
     elif archetype in ("werkfit", "werkfit_met_ondersteuning"):

@@ -746,7 +746,7 @@ def _sheet_xml(rows: list[list[Any]]) -> bytes:
            'openxmlformats.org/spreadsheetml/2006/main"><sheetData>']
     for i, row in enumerate(rows, start=1):
         cells = []
-        for letter, v in zip(letters, row):
+        for letter, v in zip(letters, row, strict=False):
             if v is None or (isinstance(v, float) and v != v):
                 continue
             if isinstance(v, str):
@@ -812,7 +812,8 @@ def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
     iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     columns = [frame[c].tolist() for c in frame.columns]
     parts = dict(_XLSX_STATIC)
-    parts["xl/worksheets/sheet1.xml"] = _sheet_xml([list(frame.columns)] + [list(r) for r in zip(*columns)])
+    rows = [list(r) for r in zip(*columns, strict=True)]
+    parts["xl/worksheets/sheet1.xml"] = _sheet_xml([list(frame.columns), *rows])
     parts["xl/worksheets/sheet2.xml"] = _sheet_xml([
         ["Export Zelfredzaamheid-Matrix (ZRM 2017), team Werk en Inkomen"], ["Peildatum", PEILDATUM],
         ["Regelingcodes", "10 PW, 11 PW jongeren <27, 20 IOAW, 30 IOAZ, 40 NUG"]])
@@ -911,7 +912,8 @@ def generate(scale: str, out_dir: Path, seed: int = 35, *, partners_dir: Path | 
     n_gem_wz = int(round(sc.werkzoekenden * sc.gemeente_share))
     gem_weights = rng.lognormal(0.0, 0.8, size=len(gem))
     gem_rows = _split(n_gem_wz, gem_weights)
-    region_weights = np.array([sum(w for g, w in zip(gem, gem_weights) if g.regio_code == r) for r in regions])
+    region_weights = np.array([sum(w for g, w in zip(gem, gem_weights, strict=True) if g.regio_code == r)
+                               for r in regions])
     uwv_rows = _split(sc.werkzoekenden - n_gem_wz, region_weights)
     vac_rows = _split(sc.vacatures, region_weights)
     schools = [(r, i) for r, k in _schools(regions).items() for i in range(1, k + 1)]
@@ -932,7 +934,7 @@ def generate(scale: str, out_dir: Path, seed: int = 35, *, partners_dir: Path | 
     layouts = _pick(rng, LAYOUTS, len(gem), LAYOUT_WEIGHTS)
 
     # ---- gemeenten
-    for g, n, layout in zip(gem, gem_rows.tolist(), layouts.tolist()):
+    for g, n, layout in zip(gem, gem_rows.tolist(), layouts.tolist(), strict=False):
         pid = f"gemeente_{g.code.lower()}"
         codes = np.full(n, g.code, dtype=object)
         people = _people(rng, pools, next_bsns(n), codes)
@@ -960,7 +962,7 @@ def generate(scale: str, out_dir: Path, seed: int = 35, *, partners_dir: Path | 
         src.expected[pid] = {"werkzoekenden": expected}
 
     # ---- UWV per region
-    for r, n_wz, n_vac in zip(regions, uwv_rows.tolist(), vac_rows.tolist()):
+    for r, n_wz, n_vac in zip(regions, uwv_rows.tolist(), vac_rows.tolist(), strict=False):
         pid, conn = f"uwv_{r.lower()}", f"regiowerk_uwv_{r.lower()}"
         codes = [g.code for g in reference.gemeenten_in(r)]
         w = np.array([gem_weights[i] for i, g in enumerate(gem) if g.regio_code == r])
@@ -979,7 +981,7 @@ def generate(scale: str, out_dir: Path, seed: int = 35, *, partners_dir: Path | 
         src.expected[pid] = {"werkzoekenden": e_wz, "vacatures": e_vac}
 
     # ---- MBO schools
-    for (r, i), n_e, n_d in zip(schools, enrol_rows.tolist(), dipl_rows.tolist()):
+    for (r, i), n_e, n_d in zip(schools, enrol_rows.tolist(), dipl_rows.tolist(), strict=False):
         brin = f"{int(r[2:]):02d}{chr(ord('A') + i - 1)}{chr(ord('A') + (int(r[2:]) * 7 + i) % 26)}"
         pid, conn = f"mbo_{brin.lower()}", f"regiowerk_mbo_{brin.lower()}"
         codes = [g.code for g in reference.gemeenten_in(r)]

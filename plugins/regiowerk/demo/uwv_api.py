@@ -16,13 +16,15 @@ Stdlib only. It listens on 127.0.0.1 (a free port by default) in a daemon thread
 Each fault is used by one data request (token requests never consume faults). Query parameter names are the
 defaults of :class:`regiowerk.registry.Pagination`; page numbers start at ``first_page`` (1, like the real
 UWV API and ``partners/uwv_haaglanden.yml``; a lower page number gets HTTP 400); records with an ISO
-``updated_at`` field are filtered by ``updated_since``. Run ``python -m regiowerk.demo.uwv_api records.json --port 8765`` to serve a JSON file of
+``updated_at`` field are filtered by ``updated_since``. Run
+``python -m regiowerk.demo.uwv_api records.json --port 8765`` to serve a JSON file of
 ``{endpoint path: [records]}`` by hand.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import json
 import secrets
@@ -234,10 +236,8 @@ def main(argv: list[str] | None = None) -> None:
         records = json.load(f)
     with UwvApiServer(records, page_style=args.page_style, port=args.port) as api:
         print(f"UWV demo API on {api.url} (client {api.client_id}); Ctrl-C to stop")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":
