@@ -97,3 +97,14 @@
         else '55_plus'
     end
 {%- endmacro %}
+
+{#- The reporting months of a region as a query (regio_code, maand): months with a werkzoekenden or vacatures
+    delivery (peildatum) of a partner of the region. Used by kpi_vacatures_isco_maand and kpi_spanning_beroep for
+    their vacancy rows, and by int_vacatures_open_per_maand for its last month. -#}
+{% macro rapportagemaanden() -%}
+    select distinct regio_code, {{ maand('peildatum') }} as maand
+    from {{ ref('stg_platform__werkzoekenden_historie') }}
+    union
+    select distinct regio_code, {{ maand('peildatum') }} as maand
+    from {{ source('raw', 'vacatures') }}
+{%- endmacro %}

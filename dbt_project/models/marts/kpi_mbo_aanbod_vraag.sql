@@ -5,9 +5,9 @@
                                   whatever the school's own code), else the sector the school delivered, else overig
     aantal_inschrijvingen         enrolments whose startdatum lies in the school year
     aantal_diplomas               diplomas whose diplomadatum lies in the school year
-    aantal_open_vacatures_sector  vacancies of that sector in the region (dim_vacature, workplace gemeente) open on
-                                  some day of the school year (open_sinds on or before 31 July, no sluitingsdatum
-                                  before 1 August); repeated on every crebo row: do not sum it over crebo
+    aantal_open_vacatures_sector  vacancies of that sector in the region (workplace gemeente) open during the school
+                                  year: open in at least one of its months (int_vacatures_open_per_maand); repeated
+                                  on every crebo row: do not sum it over crebo
 -#}
 with inschrijvingen as (
     select i.regio_code, {{ schooljaar('i.startdatum') }} as jaar,
@@ -32,14 +32,18 @@ sleutels as (
     select regio_code, jaar, sector, crebo, niveau from diplomas
 ),
 
+{#- The school-year view of the month rule: a vacancy is open during a school year when it is open in one of
+    its months (int_vacatures_open_per_maand). -#}
+vacatures_per_jaar as (
+    select distinct vacature_id, regio_code, coalesce(sector, 'overig') as sector, {{ schooljaar('maand') }} as jaar
+    from {{ ref('int_vacatures_open_per_maand') }}
+),
+
 vraag as (
     select j.regio_code, j.jaar, j.sector, count(v.vacature_id) as aantal_open_vacatures
     from (select distinct regio_code, jaar, sector from sleutels) as j
-    inner join {{ ref('dim_vacature') }} as v
-        on v.regio_code = j.regio_code
-        and coalesce(v.sector, 'overig') = j.sector
-        and v.open_sinds <= cast(cast(j.jaar + 1 as varchar) || '-07-31' as date)
-        and (v.sluitingsdatum is null or v.sluitingsdatum >= cast(cast(j.jaar as varchar) || '-08-01' as date))
+    inner join vacatures_per_jaar as v
+        on v.regio_code = j.regio_code and v.sector = j.sector and v.jaar = j.jaar
     group by j.regio_code, j.jaar, j.sector
 )
 

@@ -10,8 +10,8 @@
     instroom               persons whose regeling started in the month
     uitstroom(_naar_werk)  persons whose uitstroom_datum is in the month (reason werk)
     open_vacatures, open_vacature_plekken
-                           vacancies open at any day of the month in the gemeente: a gemeente-level figure
-                           repeated on every doelgroep row of that gemeente and month (do not sum over doelgroep)
+                           vacancies open in the month (int_vacatures_open_per_maand) in the gemeente: a
+                           gemeente-level figure repeated on every doelgroep row of that gemeente and month (do not sum over doelgroep)
 -#}
 {%- set statussen = ['werkfit', 'werkfit_met_ondersteuning', 'in_ontwikkeling', 'niet_bemiddelbaar', 'onbekend'] %}
 with regelingen as (
@@ -97,10 +97,8 @@ vacatures as (
         count(v.vacature_id) as open_vacatures,
         coalesce(sum(v.aantal_plekken), 0) as open_vacature_plekken
     from gemeente_maanden as gm
-    left join {{ ref('dim_vacature') }} as v
-        on v.gemeente_code = gm.gemeente_code
-        and v.open_sinds < gm.maand + interval '1 month'
-        and (v.sluitingsdatum is null or v.sluitingsdatum >= gm.maand)
+    left join {{ ref('int_vacatures_open_per_maand') }} as v
+        on v.gemeente_code = gm.gemeente_code and v.maand = gm.maand
     group by gm.gemeente_code, gm.maand
 )
 

@@ -1,22 +1,20 @@
 {#-
   Spanning per regio_code, maand and occupation (ISCO-08 unit group isco_code, with its minor group isco_subgroep):
-    maanden                 reporting months of a region: months with a werkzoekenden or vacatures delivery
-                            (peildatum) of a partner of the region (as kpi_vacatures_isco_maand)
-    aantal_open_vacatures   vacancies open on some day of the month (dim_vacature: open_sinds before the end of the
-                            month, no sluitingsdatum before its first day), by the region of the workplace gemeente
+    maanden                 for vacancies the reporting months of a region (macro rapportagemaanden, as
+                            kpi_vacatures_isco_maand); for candidates the months of the month rule
+    aantal_open_vacatures   vacancies open in the month (int_vacatures_open_per_maand), by the region of the
+                            workplace gemeente
     aantal_open_plekken     sum of aantal_plekken of those vacancies
-    aantal_kandidaten       active job seekers werkfit or werkfit_met_ondersteuning under the adopted werkfit
-                            version, by the region of their gemeente of residence, counted in the month of their
-                            assessment peildatum, once per ISCO-08 unit group (4 digits) among their beroepswensen
+    aantal_kandidaten       active job seekers werkfit or werkfit_met_ondersteuning at the end of the month under
+                            THE month rule (int_werkzoekende_maandstand: status of the adopted version at the time),
+                            by the region of their gemeente of residence that month, once per ISCO-08 unit group
+                            (4 digits) among their (current) beroepswensen (dim_kandidaat)
+    werkfit_definitie_versie  the version of those statuses (the adopted version when there are no candidates)
     spanning                aantal_open_vacatures / aantal_kandidaten; NULL only when there is no candidate
     kansberoep              the unit group is in the seed kansberoepen (shortage occupations, with source and date)
 -#}
 with regio_maanden as (
-    select distinct regio_code, {{ maand('peildatum') }} as maand
-    from {{ ref('stg_platform__werkzoekenden_historie') }}
-    union
-    select distinct regio_code, {{ maand('peildatum') }} as maand
-    from {{ source('raw', 'vacatures') }}
+    {{ rapportagemaanden() }}
 ),
 
 vacatures as (
@@ -27,10 +25,8 @@ vacatures as (
         count(*) as aantal_open_vacatures,
         coalesce(sum(v.aantal_plekken), 0) as aantal_open_plekken
     from regio_maanden as m
-    inner join {{ ref('dim_vacature') }} as v
-        on v.regio_code = m.regio_code
-        and v.open_sinds < m.maand + interval '1 month'
-        and (v.sluitingsdatum is null or v.sluitingsdatum >= m.maand)
+    inner join {{ ref('int_vacatures_open_per_maand') }} as v
+        on v.regio_code = m.regio_code and v.maand = m.maand
     where v.isco_code is not null
     group by m.regio_code, m.maand, v.isco_code
 ),
@@ -42,17 +38,17 @@ versie as (
 kandidaat_wensen as (
     select
         g.regio_code,
-        {{ maand('f.peildatum') }} as maand,
-        k.persoon_id,
-        f.werkfit_status,
+        m.maand,
+        m.persoon_id,
+        m.werkfit_status,
+        m.werkfit_definitie_versie,
         unnest({{ split_list('k.beroepswensen') }}) as beroep
-    from {{ ref('dim_kandidaat') }} as k
-    inner join {{ ref('stg_ref__gemeenten') }} as g on g.gemeente_code = k.gemeente_code
-    inner join {{ ref('fct_werkfit_beoordeling') }} as f
-        on f.persoon_id = k.persoon_id and f.regio_code = k.regio_code
-    inner join versie as v on v.definitie_versie = f.definitie_versie
-    where k.werkzoekende_status = 'actief'
-        and f.werkfit_status in ('werkfit', 'werkfit_met_ondersteuning')
+    from {{ ref('int_werkzoekende_maandstand') }} as m
+    inner join {{ ref('stg_ref__gemeenten') }} as g on g.gemeente_code = m.gemeente_code
+    inner join {{ ref('dim_kandidaat') }} as k
+        on k.persoon_id = m.persoon_id and k.regio_code = m.regio_code
+    where m.werkzoekende_status = 'actief'
+        and m.werkfit_status in ('werkfit', 'werkfit_met_ondersteuning')
         and k.beroepswensen is not null
 ),
 
@@ -61,7 +57,8 @@ kandidaten as (
            count(distinct persoon_id) as aantal_kandidaten,
            count(distinct case when werkfit_status = 'werkfit' then persoon_id end) as aantal_werkfit,
            count(distinct case when werkfit_status = 'werkfit_met_ondersteuning' then persoon_id end)
-               as aantal_werkfit_met_ondersteuning
+               as aantal_werkfit_met_ondersteuning,
+           max(werkfit_definitie_versie) as definitie_versie
     from kandidaat_wensen
     where {{ regex_groep('trim(beroep)', '^([0-9]{4})$', 1) }} is not null
     group by regio_code, maand, trim(beroep)
@@ -78,7 +75,7 @@ select
     s.maand,
     s.isco_code,
     substr(s.isco_code, 1, 3) as isco_subgroep,
-    (select definitie_versie from versie) as werkfit_definitie_versie,
+    coalesce(k.definitie_versie, (select definitie_versie from versie)) as werkfit_definitie_versie,
     coalesce(v.aantal_open_vacatures, 0) as aantal_open_vacatures,
     coalesce(v.aantal_open_plekken, 0) as aantal_open_plekken,
     coalesce(k.aantal_kandidaten, 0) as aantal_kandidaten,

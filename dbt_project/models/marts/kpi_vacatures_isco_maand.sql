@@ -2,9 +2,9 @@
   Open vacancies and werkfit supply per regio_code, gemeente_code, maand and isco_hoofdgroep (ISCO-08 major
   group), and the *spanning* (domain guide §5): open vacancies per werkfit candidate in the occupation group.
     maanden                   reporting months of a region: months with a werkzoekenden or vacatures delivery
-                              (peildatum) of a partner of the region
-    open_vacatures(_plekken)  vacancies (places) open on some day of the month, by workplace gemeente
-                              (dim_vacature; regio_code of the workplace gemeente); isco_hoofdgroep 'onbekend'
+                              (peildatum) of a partner of the region (macro rapportagemaanden)
+    open_vacatures(_plekken)  vacancies (places) open in the month (int_vacatures_open_per_maand), by workplace
+                              gemeente (regio_code of the workplace gemeente); isco_hoofdgroep 'onbekend'
                               when the vacancy has no ISCO code
     aantal_werkfit_kandidaten active job seekers werkfit or werkfit_met_ondersteuning at the end of the month under
                               the month rule (int_werkzoekende_maandstand, as kpi_regio_maand), by gemeente of
@@ -13,11 +13,7 @@
     spanning                  open_vacatures / aantal_werkfit_kandidaten (NULL when there are no candidates)
 -#}
 with regio_maanden as (
-    select distinct regio_code, {{ maand('peildatum') }} as maand
-    from {{ ref('stg_platform__werkzoekenden_historie') }}
-    union
-    select distinct regio_code, {{ maand('peildatum') }} as maand
-    from {{ source('raw', 'vacatures') }}
+    {{ rapportagemaanden() }}
 ),
 
 vacatures as (
@@ -29,10 +25,8 @@ vacatures as (
         count(*) as open_vacatures,
         coalesce(sum(v.aantal_plekken), 0) as open_vacature_plekken
     from regio_maanden as m
-    inner join {{ ref('dim_vacature') }} as v
-        on v.regio_code = m.regio_code
-        and v.open_sinds < m.maand + interval '1 month'
-        and (v.sluitingsdatum is null or v.sluitingsdatum >= m.maand)
+    inner join {{ ref('int_vacatures_open_per_maand') }} as v
+        on v.regio_code = m.regio_code and v.maand = m.maand
     group by m.regio_code, v.gemeente_code, m.maand, coalesce(v.isco_hoofdgroep, 'onbekend')
 ),
 
