@@ -236,6 +236,10 @@ def test_steering_marts_exist_with_their_columns_and_rows(wh, demo_run):
         assert q(wh, f"SELECT count(*) FROM marts.{mart}")[0][0] > 0, mart
     _, output = demo_run
     assert "plaatsingen:" in output and "spanning " in output and "mbo " in output
+    # the stock headline: the latest month's active job seekers of kpi_werkzoekenden_maand, by leeftijdsgroep
+    month, stock = q(wh, "SELECT max(maand), sum(aantal_werkzoekenden) FROM marts.kpi_werkzoekenden_maand "
+                         "WHERE maand = (SELECT max(maand) FROM marts.kpi_werkzoekenden_maand)")[0]
+    assert stock > 0 and f"werkzoekenden eind {str(month)[:7]}: {stock} actief; per leeftijdsgroep " in output
 
 
 def test_every_loaded_placement_is_one_fct_row_and_counted_once(wh):
@@ -276,6 +280,31 @@ def test_spanning_is_known_in_most_rows_with_open_vacancies(wh):
     assert q(wh, "SELECT count(*) FROM marts.kpi_spanning_beroep WHERE kansberoep")[0][0] > 0
     assert q(wh, "SELECT count(*) FROM marts.kpi_spanning_beroep WHERE isco_subgroep <> substr(isco_code, 1, 3) "
                  "OR length(isco_code) <> 4")[0][0] == 0
+
+
+def test_one_open_vacancy_rule_for_every_mart(wh):
+    """The marts count open vacancies from int_vacatures_open_per_maand, and nothing else."""
+    assert q(wh, "SELECT count(*) FROM intermediate.int_vacatures_open_per_maand")[0][0] > 0
+    # kpi_regio_maand: per gemeente and month (repeated on its doelgroep rows)
+    regio = q(wh, "SELECT count(*), count(*) FILTER (WHERE open_vacatures <> (SELECT count(*) FROM "
+                  "intermediate.int_vacatures_open_per_maand AS v WHERE v.gemeente_code = k.gemeente_code "
+                  "AND v.maand = k.maand)) FROM (SELECT DISTINCT gemeente_code, maand, open_vacatures "
+                  "FROM marts.kpi_regio_maand WHERE open_vacatures > 0) AS k")[0]
+    assert regio[0] > 0 and regio[1] == 0, regio
+    # kpi_spanning_beroep: per region of the workplace, month and unit group
+    spanning = q(wh, "SELECT count(*), count(*) FILTER (WHERE aantal_open_vacatures <> (SELECT count(*) FROM "
+                     "intermediate.int_vacatures_open_per_maand AS v WHERE v.regio_code = s.regio_code "
+                     "AND v.maand = s.maand AND v.isco_code = s.isco_code)) FROM marts.kpi_spanning_beroep AS s "
+                     "WHERE aantal_open_vacatures > 0")[0]
+    assert spanning[0] > 0 and spanning[1] == 0, spanning
+    # a vacancy without sluitingsdatum is open up to the latest reporting month, not beyond
+    last = q(wh, "SELECT cast(max(date_trunc('month', peildatum)) AS date) FROM (SELECT peildatum "
+                 "FROM raw.vacatures UNION ALL SELECT peildatum "
+                 "FROM staging.stg_platform__werkzoekenden_historie)")[0][0]
+    assert last is not None
+    open_ended = q(wh, "SELECT max(maand) FROM intermediate.int_vacatures_open_per_maand WHERE vacature_id IN "
+                       "(SELECT vacature_id FROM marts.dim_vacature WHERE sluitingsdatum IS NULL)")[0][0]
+    assert open_ended == last, (open_ended, last)
 
 
 def test_mbo_supply_meets_vacancy_sectors(wh):

@@ -21,7 +21,8 @@ from regiowerk.settings import paths, warehouse_target
 DEMO_CLIENT_ID = "regiowerk-demo"
 DEMO_CLIENT_SECRET = "demo-secret-only-for-the-local-api"  # the local stand-in API, not a real credential
 MARTS = ("dim_kandidaat", "fct_werkfit_beoordeling", "werkfit_versie_vergelijking", "dim_vacature",
-         "kpi_regio_maand", "fct_plaatsing", "kpi_plaatsingen_maand", "kpi_spanning_beroep", "kpi_mbo_aanbod_vraag")
+         "kpi_regio_maand", "kpi_werkzoekenden_maand", "fct_plaatsing", "kpi_plaatsingen_maand", "kpi_spanning_beroep",
+         "kpi_mbo_aanbod_vraag")
 
 
 def _say(msg: str) -> None:
@@ -173,7 +174,7 @@ def print_report(con, out: Callable[[str], None] = _say) -> None:
     out("\nWerkfit status (first definition version):")
     for s, n in status:
         out(f"  {s:<30} {n:>8}")
-    out("\nSteering KPIs (kpi_plaatsingen_maand, kpi_spanning_beroep, kpi_mbo_aanbod_vraag):")
+    out("\nKPIs (kpi_werkzoekenden_maand, kpi_plaatsingen_maand, kpi_spanning_beroep, kpi_mbo_aanbod_vraag):")
     for line in headlines(con):
         out(line)
 
@@ -183,14 +184,22 @@ def _pct(part: int, whole: int) -> str:
 
 
 def headlines(con) -> list[str]:
-    """One headline per steering mart: duurzame plaatsing, spanning per beroep, MBO aanbod tegen vraag."""
+    """One headline per KPI mart: werkzoekenden per leeftijdsgroep, duurzame plaatsing, spanning per beroep, MBO
+    aanbod tegen vraag."""
+    month = con.execute("SELECT max(maand) FROM marts.kpi_werkzoekenden_maand").fetchone()[0]
+    groups = dict(con.execute(
+        "SELECT leeftijdsgroep, sum(aantal_werkzoekenden) FROM marts.kpi_werkzoekenden_maand WHERE maand = ? "
+        "GROUP BY leeftijdsgroep", [month]).fetchall())
+    order = ["tot_27", "27_54", "55_plus", "onbekend"]
+    lines = [f"  werkzoekenden eind {str(month)[:7]}: {sum(groups.values())} actief; per leeftijdsgroep "
+             + ", ".join(f"{g} {groups[g]}" for g in order if g in groups)]
     n, b26, d26, b52, d52, terug = con.execute(
         "SELECT sum(aantal_plaatsingen), sum(aantal_beoordeelbaar_26w), sum(aantal_duurzaam_26w), "
         "sum(aantal_beoordeelbaar_52w), sum(aantal_duurzaam_52w), sum(aantal_terug_in_uitkering) "
         "FROM marts.kpi_plaatsingen_maand").fetchone()
-    lines = [f"  plaatsingen: {n or 0}; duurzaam na 26 weken {d26 or 0} van {b26 or 0} beoordeelbaar "
-             f"({_pct(d26 or 0, b26 or 0)}), na 52 weken {d52 or 0} van {b52 or 0} ({_pct(d52 or 0, b52 or 0)}); "
-             f"terug in een uitkering: {terug or 0}"]
+    lines.append(f"  plaatsingen: {n or 0}; duurzaam na 26 weken {d26 or 0} van {b26 or 0} beoordeelbaar "
+                 f"({_pct(d26 or 0, b26 or 0)}), na 52 weken {d52 or 0} van {b52 or 0} "
+                 f"({_pct(d52 or 0, b52 or 0)}); terug in een uitkering: {terug or 0}")
     month, rows, with_ratio, kans = con.execute(
         "SELECT max(maand), count(*), count(spanning), count(*) FILTER (WHERE kansberoep) "
         "FROM marts.kpi_spanning_beroep WHERE aantal_open_vacatures > 0 "
