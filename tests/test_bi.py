@@ -206,6 +206,25 @@ def test_bi_down_stops_what_bi_up_started(superset, bi_env):
 BI_READER_PASSWORD = "bi-reader-test-only"  # a throw-away login on a throw-away server
 
 
+def test_postgres_source_refuses_a_missing_password_and_a_refused_login(monkeypatch):
+    """Before any Superset: `bi up` names the setting, and a login the server refuses, without the password."""
+    import psycopg2
+    from pg_server import fresh_database
+    from regiowerk import access
+    from regiowerk.bi import source
+
+    url = fresh_database("bi_src")
+    conn = psycopg2.connect(url)
+    access.apply_roles(conn, ["gemeente_delft"], ["AM21"])  # regiowerk_bi_reader as a NOLOGIN group
+    conn.close()
+    monkeypatch.delenv(source.PASSWORD_ENV, raising=False)
+    with pytest.raises(source.BiSourceError, match="set REGIOWERK_BI_READER_PASSWORD"):
+        source.postgres_source(url)
+    with pytest.raises(source.BiSourceError, match="cannot connect .* as regiowerk_bi_reader") as refused:
+        source.postgres_source(url, password="not-the-password")
+    assert "not-the-password" not in str(refused.value)
+
+
 @pytest.fixture(scope="module")
 def pg_warehouse():
     """The loaded demo warehouse on PostgreSQL (tests/pg_server.py), with regiowerk_bi_reader made a LOGIN as the
