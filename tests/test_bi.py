@@ -1,11 +1,13 @@
 """The dashboards in a real Superset, checked in a real browser, against the demo warehouse.
 
-One demo run and one Superset (``regiowerk bi up``, ~45 s on 2 cores) per session, shared by every test here.
-Chromium is installed when missing (tests/system_packages.py).
+One demo run and one Superset (``regiowerk bi up``, ~45 s on 2 cores) per session, shared by the DuckDB tests;
+the PostgreSQL tests at the end start one Superset of their own on the loaded PostgreSQL demo warehouse
+(tests/pg_server.py), after the first one is down. Chromium is installed when missing (tests/system_packages.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sqlite3
@@ -166,8 +168,6 @@ def test_import_is_idempotent(superset, bi_env):
 
 
 def test_docs_site_shows_the_werkfit_mart_and_the_dashboards(bi_env, demo_warehouse, chromium_installed, tmp_path):
-    import json
-
     regiowerk(bi_env, "docs", "--out", str(tmp_path / "site"))
     site = tmp_path / "site"
     manifest = json.loads((site / "manifest.json").read_text())
@@ -199,3 +199,121 @@ def test_bi_down_stops_what_bi_up_started(superset, bi_env):
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{superset.url}/health", timeout=5)
     assert "not running" in regiowerk(bi_env, "bi", "down").stdout
+
+
+# ---- the PostgreSQL warehouse: Superset connects to it as the login regiowerk_bi_reader ------------------------
+
+BI_READER_PASSWORD = "bi-reader-test-only"  # a throw-away login on a throw-away server
+
+
+def test_postgres_source_refuses_a_missing_password_and_a_refused_login(monkeypatch):
+    """Before any Superset: `bi up` names the setting, and a login the server refuses, without the password."""
+    import psycopg2
+    from pg_server import fresh_database
+    from regiowerk import access
+    from regiowerk.bi import source
+
+    url = fresh_database("bi_src")
+    conn = psycopg2.connect(url)
+    access.apply_roles(conn, ["gemeente_delft"], ["AM21"])  # regiowerk_bi_reader as a NOLOGIN group
+    conn.close()
+    monkeypatch.delenv(source.PASSWORD_ENV, raising=False)
+    with pytest.raises(source.BiSourceError, match="set REGIOWERK_BI_READER_PASSWORD"):
+        source.postgres_source(url)
+    with pytest.raises(source.BiSourceError, match="cannot connect .* as regiowerk_bi_reader") as refused:
+        source.postgres_source(url, password="not-the-password")
+    assert "not-the-password" not in str(refused.value)
+
+
+@pytest.fixture(scope="module")
+def pg_warehouse():
+    """The loaded demo warehouse on PostgreSQL (tests/pg_server.py), with regiowerk_bi_reader made a LOGIN as the
+    compose init script makes it (on the shared test server it is a NOLOGIN group; restored afterwards)."""
+    import psycopg2
+    from pg_server import demo_warehouse
+    from regiowerk.access import BI_READER
+
+    url = demo_warehouse()
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"ALTER ROLE {BI_READER} LOGIN PASSWORD %s", (BI_READER_PASSWORD,))
+    try:
+        yield url
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"ALTER ROLE {BI_READER} NOLOGIN PASSWORD NULL")
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def pg_superset(pg_warehouse, tmp_path_factory):
+    """`regiowerk bi up` with REGIOWERK_WAREHOUSE_URL set to the PostgreSQL warehouse: one Superset for the tests
+    below; `bi down` is the last of them (and the teardown, should a test fail before)."""
+    root = tmp_path_factory.mktemp("bi_pg")
+    env = dict(os.environ, REGIOWERK_WAREHOUSE_URL=pg_warehouse, REGIOWERK_BI_READER_PASSWORD=BI_READER_PASSWORD,
+               REGIOWERK_SUPERSET_HOME=str(root / "superset"), REGIOWERK_DATA_DIR=str(root / "data"))
+    env.pop("REGIOWERK_WAREHOUSE", None)
+    port = _free_port()
+    try:
+        out = regiowerk(env, "bi", "up", "--port", str(port)).stdout
+        yield Running(f"http://127.0.0.1:{port}", Path(env["REGIOWERK_SUPERSET_HOME"]), out), env
+    finally:
+        subprocess.run([sys.executable, "-m", "regiowerk.cli", "bi", "down"], env=env, capture_output=True,
+                       timeout=120, cwd=paths().root)
+
+
+def _as_bi_reader(url: str, query: str):
+    from urllib.parse import urlparse
+
+    import psycopg2
+
+    p = urlparse(url)
+    conn = psycopg2.connect(p._replace(netloc=f"regiowerk_bi_reader:{BI_READER_PASSWORD}@"
+                                              f"{p.netloc.rsplit('@', 1)[-1]}").geturl())
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def test_postgres_bi_up_connects_as_bi_reader_and_shows_the_bi_view_numbers(pg_superset, pg_warehouse):
+    superset, _ = pg_superset
+    assert "reads postgresql+psycopg2://regiowerk_bi_reader@" in superset.output
+    assert BI_READER_PASSWORD not in superset.output
+    assert BI_READER_PASSWORD not in (superset.home / "dashboards.zip").read_bytes().decode("latin-1")
+    for slug in BUILT:
+        assert f"{superset.url}/superset/dashboard/{slug}/" in superset.output
+    api = check.Superset(superset.url, superset.user, superset.password)
+    # the connection Superset queries with (SQL Lab refuses current_user, current_setting and the pg_* views on
+    # PostgreSQL, so it is read from Superset's own record): the reader, its password masked, read-only sessions
+    (db,) = api.get("/api/v1/database/", q=json.dumps({"filters": [
+        {"col": "database_name", "opr": "eq", "value": "regiowerk"}]}))["result"]
+    connection = json.dumps(api.get(f"/api/v1/database/{db['id']}/connection")["result"])
+    assert "regiowerk_bi_reader:XXXXXXXXXX@" in connection, connection[:500]
+    assert "default_transaction_read_only=on" in connection and BI_READER_PASSWORD not in connection
+    (dashboard,) = [d for d in api.dashboards() if d["slug"] == "regionaal-overzicht"]
+    (chart,) = [c for c in api.charts_of(dashboard["id"]) if c["slice_name"] == "Werkzoekenden en werkfit per gemeente"]
+    shown = {r["gemeente_code"]: (None if r["aantal_werkzoekenden"] is None else int(r["aantal_werkzoekenden"]))
+             for r in api.chart_data(chart["id"])}
+    expected = dict(_as_bi_reader(pg_warehouse, "SELECT gemeente_code, sum(aantal_werkzoekenden) "
+                                                "FROM bi.kpi_regio_maand GROUP BY 1"))
+    assert shown == {g: (int(v) if v is not None else None) for g, v in expected.items()}
+    assert len(shown) >= 3 and max(v or 0 for v in shown.values()) >= 10
+
+
+def test_postgres_bi_connection_cannot_read_a_person_level_table(pg_superset):
+    superset, _ = pg_superset
+    api = check.Superset(superset.url, superset.user, superset.password)
+    for table in ("marts.dim_kandidaat", "raw.werkzoekenden", "audit.quarantine"):
+        r = api.sql(f"SELECT * FROM {table} LIMIT 1")
+        assert r.status_code != 200 and "permission denied" in r.text, (table, r.status_code, r.text[:300])
+
+
+def test_postgres_bi_down_stops_what_bi_up_started(pg_superset):
+    superset, env = pg_superset
+    assert "Superset stopped" in regiowerk(env, "bi", "down").stdout
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{superset.url}/health", timeout=5)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from regiowerk.bi import source
 from regiowerk.settings import paths
 
 ROOT = "regiowerk_dashboards"
@@ -64,9 +65,9 @@ def build_bundle(out: Path, sqlalchemy_uri: str, tables: set[str] | frozenset[st
     """Write the import ZIP for a source with ``tables`` in schema bi; returns what it holds."""
     defs = load_definitions(folder).for_tables(tables)
     database = dict(defs.database, sqlalchemy_uri=sqlalchemy_uri)
-    if engine == "duckdb":  # the extract, opened read-only for every query
-        database["extra"] = {**(database.get("extra") or {}),
-                             "engine_params": {"connect_args": {"read_only": True}}}
+    connect_args = {"duckdb": {"read_only": True},  # the extract, opened read-only for every query
+                    "postgres": {"options": source.PG_READ_ONLY_OPTIONS}}[engine]  # read-only sessions
+    database["extra"] = {**(database.get("extra") or {}), "engine_params": {"connect_args": connect_args}}
     meta = {"version": "1.0.0", "type": "Dashboard", "timestamp": datetime.now(UTC).isoformat()}
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w") as z:

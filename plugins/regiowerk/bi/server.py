@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from regiowerk.bi import bundle, source
-from regiowerk.settings import paths
+from regiowerk.settings import paths, warehouse_target
 
 DEFAULT_PORT = 8088
 ADMIN = "admin"
@@ -124,10 +124,11 @@ def init_metadata(h: Path, password: str) -> None:
 
 
 def bi_source(h: Path) -> source.BiSource:
-    url = os.environ.get("REGIOWERK_WAREHOUSE_URL", "")
-    if url.startswith(("postgresql://", "postgres://")):
-        return source.postgres_source(url)
-    return source.duckdb_extract(paths().warehouse, h / "regiowerk_bi.duckdb")
+    """The configured warehouse (settings.warehouse_target): PostgreSQL as the BI reader, or a DuckDB extract."""
+    target = warehouse_target()
+    if target.is_postgres:
+        return source.postgres_source(target.url)
+    return source.duckdb_extract(target.path, h / "regiowerk_bi.duckdb")
 
 
 def provision(h: Path, src: source.BiSource) -> dict[str, str]:

@@ -6,7 +6,8 @@ on the file lock. So ``regiowerk bi up`` copies the ``bi`` views into a file of 
 is opened for a second at ``bi up`` and never again, and the BI connection cannot reach a person-level table
 because the extract holds none. Run ``regiowerk bi up`` again to refresh it.
 
-PostgreSQL: Superset connects as ``regiowerk_bi_reader``, which may read schema ``bi`` only (regiowerk.access).
+PostgreSQL: Superset connects to the warehouse itself as the login ``regiowerk_bi_reader``, which may read schema
+``bi`` only (regiowerk.access), with its password from ``REGIOWERK_BI_READER_PASSWORD``, in read-only sessions.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import quote, urlparse, urlunparse
 
 BI_SCHEMA = "bi"
 BI_READER = "regiowerk_bi_reader"
 PASSWORD_ENV = "REGIOWERK_BI_READER_PASSWORD"
+# libpq options of every BI session on PostgreSQL: read-only on top of the reader's grants (like the DuckDB
+# extract's read_only); the compose init script sets the same on the role
+PG_READ_ONLY_OPTIONS = "-c default_transaction_read_only=on"
 
 
 @dataclass(frozen=True)
@@ -66,21 +70,34 @@ def duckdb_extract(warehouse: Path, extract: Path) -> BiSource:
 
 
 def postgres_source(warehouse_url: str, password: str | None = None) -> BiSource:
-    """The warehouse at ``warehouse_url`` as ``regiowerk_bi_reader`` (password from REGIOWERK_BI_READER_PASSWORD)."""
+    """The warehouse at ``warehouse_url`` as the login ``regiowerk_bi_reader``: host, port, database and query
+    (e.g. ``?host=/socket/dir``) of the URL, the user replaced by the reader, its password from
+    ``REGIOWERK_BI_READER_PASSWORD`` (the warehouse URL's own user and password are never given to Superset).
+    Every session is read-only (``default_transaction_read_only``, in :data:`PG_READ_ONLY_OPTIONS`)."""
     import psycopg2
 
     p = urlparse(warehouse_url)
     password = password if password is not None else os.environ.get(PASSWORD_ENV)
-    if password is None:
+    if not password:
         raise BiSourceError(f"set {PASSWORD_ENV}: Superset connects to the PostgreSQL warehouse as {BI_READER}")
     host = p.netloc.rsplit("@", 1)[-1]
     public = urlunparse(p._replace(scheme="postgresql+psycopg2", netloc=f"{BI_READER}@{host}"))
-    uri = urlunparse(p._replace(scheme="postgresql+psycopg2", netloc=f"{BI_READER}:{password}@{host}"))
-    conn = psycopg2.connect(urlunparse(p._replace(netloc=f"{BI_READER}:{password}@{host}")))
+    login = f"{quote(BI_READER)}:{quote(password, safe='')}@{host}"
+    uri = urlunparse(p._replace(scheme="postgresql+psycopg2", netloc=login))
+    try:
+        conn = psycopg2.connect(urlunparse(p._replace(scheme="postgresql", netloc=login)),
+                                options=PG_READ_ONLY_OPTIONS, connect_timeout=10)
+    except psycopg2.OperationalError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BiSourceError(f"cannot connect to {public} as {BI_READER} ({first}): is it a LOGIN with the "
+                            f"password in {PASSWORD_ENV} (deploy/postgres-init/warehouse-db)?") from None
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (BI_SCHEMA,))
             names = frozenset(r[0] for r in cur.fetchall())
     finally:
         conn.close()
+    if not names:
+        raise BiSourceError(f"{BI_READER} can read nothing in schema {BI_SCHEMA} of {public}: run the dbt build, "
+                            "then regiowerk.access.apply_roles (the warehouse DAG does both)")
     return BiSource(uri, public, names, "postgres")
