@@ -361,18 +361,21 @@ class _configuration_memo:
         _CONFIG_MEMO.memo = _CONFIG_MEMO.ids = None
 
 
-def _gx_frame(df: pd.DataFrame) -> pd.DataFrame:
+def _gx_frame(df: pd.DataFrame, text_as_objects: bool = True) -> pd.DataFrame:
     """The frame GX validates, with the same values and positions in numpy-backed columns:
 
     * nullable integer/float columns as plain float64 (NaN for missing), so GX's pandas engine compares them
       vectorised instead of calling a Python function per value (a whole number prints the same as an int in
       a reason, see format_value);
     * Arrow-backed text columns (as read from Parquet) as Python objects: GX takes row subsets of the whole
-      frame for every expectation, and a numpy take is much cheaper than an Arrow one per column.
+      frame for every expectation, and a numpy take is much cheaper than an Arrow one per column. Not with
+      ``text_as_objects=False`` (the whole-delivery key run: a few columns, a few expectations, and a Python
+      string per row of a 2M-row delivery would cost hundreds of MB).
     """
     numeric = [c for c in df.columns
                if isinstance(df[c].dtype, (pd.Int64Dtype, pd.Float64Dtype)) and c != "bron_rij"]
-    arrow_text = [c for c in df.columns if isinstance(df[c].dtype, (pd.ArrowDtype, pd.StringDtype))]
+    arrow_text = [c for c in df.columns
+                  if text_as_objects and isinstance(df[c].dtype, (pd.ArrowDtype, pd.StringDtype))]
     if not numeric and not arrow_text:
         return df
     out = df.copy(deep=False)
@@ -548,11 +551,11 @@ def chunk_rows() -> int:
     return int(value) if value else DEFAULT_CHUNK_ROWS
 
 
-def _run_gx(suite: Any, df: pd.DataFrame, params: dict[str, Any]) -> dict[int, Any]:
+def _run_gx(suite: Any, df: pd.DataFrame, params: dict[str, Any], text_as_objects: bool = True) -> dict[int, Any]:
     """One GX run of ``suite`` over ``df``: the result of each expectation by its rule index."""
     gx_ = _gx()
     with _GX_LOCK, _configuration_memo():
-        batch = gx_.batch_definition.get_batch(batch_parameters={"dataframe": _gx_frame(df)})
+        batch = gx_.batch_definition.get_batch(batch_parameters={"dataframe": _gx_frame(df, text_as_objects)})
         run = batch.validate(
             suite,
             result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
@@ -626,7 +629,7 @@ def validate(
         else:
             chunk_suite, whole_suite, whole_columns = _split_suite(dataset, with_gemeenten, directory)
             if whole_suite is not None:
-                take(_run_gx(whole_suite, df[list(whole_columns)], params), df, 0)
+                take(_run_gx(whole_suite, df[list(whole_columns)], params, text_as_objects=False), df, 0)
         for start in range(0, n, size):
             part = df if n <= size else df.iloc[start:start + size].reset_index(drop=True)
             if chunk_suite.expectations:
