@@ -378,3 +378,82 @@ def test_configuration_memo_gives_the_same_results_as_plain_gx(monkeypatch):
     assert plain.reasons == with_memo.reasons
     assert plain.expectation_results == with_memo.expectation_results
 
+
+
+# ---------------------------------------------------------------------------------------------- chunked validation
+
+
+def _count_gx_runs(monkeypatch) -> list[int]:
+    from regiowerk import validation
+
+    sizes: list[int] = []
+    plain = validation._run_gx
+
+    def counting(suite, df, params, *args, **kwargs):
+        sizes.append(len(df))
+        return plain(suite, df, params, *args, **kwargs)
+
+    monkeypatch.setattr(validation, "_run_gx", counting)
+    return sizes
+
+
+@pytest.mark.parametrize("text_dtype", [object, "str"])  # "str": Arrow-backed text as read from Parquet
+def test_chunked_validation_gives_the_same_result_as_one_run(monkeypatch, text_dtype):
+    n = 11
+    D = dt.date
+    pids = [f"{i + 1:064x}" for i in range(n)]
+    pids[8] = pids[1]  # a duplicate key split across chunks (chunk 0 and chunk 2 with 3 rows per chunk)
+    pids[5] = None
+    frame = make_frame(
+        "werkzoekenden", n,
+        persoon_id=pids,
+        regeling=["participatiewet"] * 3 + ["bijstand"] + ["participatiewet"] * 7,
+        gemeente_code=["GM0363"] * 9 + ["GM9999", "GM0518"],
+        uren_beschikbaar_per_week=[10, 20, 30, 40, 200, 10, -1, 10, 10, 10, None],
+        regeling_start=[D(2024, 1, 1)] * n,
+        regeling_einde=[None] * 7 + [D(2023, 12, 31)] + [None] * 3,
+    )
+    frame["persoon_id"] = frame["persoon_id"].astype(text_dtype)
+    frame.index = range(100, 100 + n)  # a foreign index: positions are still 0..n-1
+    kwargs = {"allowed_gemeenten": {"GM0363", "GM0518"}, "regio_code": "AM21"}
+    sizes = _count_gx_runs(monkeypatch)
+    whole = run(frame, **kwargs)
+    assert sizes == [n], "a frame within the chunk size is validated in one GX run of the whole suite"
+    sizes.clear()
+    chunked = run(frame, chunk_size=3, **kwargs)
+    assert sizes == [n, 3, 3, 3, 2], "keys once over the whole frame, then one run per chunk of 3 rows"
+
+    duplicate = "duplicate key persoon_id within this delivery"
+    assert chunked.reasons[1] == [duplicate] and chunked.reasons[8] == [duplicate]
+    assert sorted(chunked.reasons) == [1, 3, 4, 5, 6, 7, 8, 9]
+    assert chunked.reasons == whole.reasons
+    assert chunked.reasons_by_bron_rij == whole.reasons_by_bron_rij
+    assert chunked.expectation_results == whole.expectation_results
+    assert (chunked.n_rows, chunked.n_failed_rows) == (whole.n_rows, whole.n_failed_rows) == (n, 8)
+
+
+def test_chunked_validation_of_a_compound_key(monkeypatch):
+    pid = f"{1:064x}"
+    frame = make_frame(
+        "mbo_inschrijvingen", 5,
+        persoon_id=[pid, f"{2:064x}", f"{3:064x}", pid, pid],
+        startdatum=[dt.date(2024, 8, 1)] * 4 + [dt.date(2025, 8, 1)],
+        verwachte_einddatum=[None] * 5,
+    )
+    frame["persoon_id"] = frame["persoon_id"].astype("str")
+    whole = run(frame, "mbo_inschrijvingen")
+    chunked = run(frame, "mbo_inschrijvingen", chunk_size=2)
+    reason = "duplicate key persoon_id, crebo, startdatum within this delivery"
+    assert chunked.reasons == whole.reasons == {0: [reason], 3: [reason]}
+    assert chunked.expectation_results == whole.expectation_results
+
+
+def test_chunk_size_comes_from_the_environment(monkeypatch):
+    from regiowerk import validation
+
+    monkeypatch.delenv("REGIOWERK_VALIDATION_CHUNK_ROWS", raising=False)
+    assert validation.chunk_rows() == validation.DEFAULT_CHUNK_ROWS == 250_000
+    monkeypatch.setenv("REGIOWERK_VALIDATION_CHUNK_ROWS", "2")
+    sizes = _count_gx_runs(monkeypatch)
+    run(make_frame("werkzoekenden", 5))
+    assert sizes == [5, 2, 2, 1]

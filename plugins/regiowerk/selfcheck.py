@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import html
-import io
 import re
 import secrets
 import sys
@@ -362,10 +361,20 @@ def _read(partner: Partner, dataset: str, file: Path):
                          f"the self-check reads file (CSV/XLSX) and REST (saved JSON) deliveries only")
 
 
-def _parquet_round_trip(frame: pd.DataFrame) -> pd.DataFrame:
-    sink = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
-    return pq.read_table(io.BytesIO(sink.getvalue())).to_pandas()
+def _parquet_round_trip(mapped, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of the mapped frame as the landing Parquet file gives them back. Bounded memory: the mapped
+    frame is dropped once it is in Arrow, the Arrow table once written, the Parquet bytes once read (without a
+    copy), and the table read back is freed column by column while it becomes a pandas frame."""
+    table = pa.Table.from_pandas(mapped.frame[columns], preserve_index=False)
+    mapped.frame = None
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    del table
+    data = sink.getvalue()
+    del sink
+    table = pq.read_table(pa.BufferReader(data))
+    del data
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def _reason_column(reason: str, ds: canonical.Dataset) -> str | None:
@@ -401,10 +410,15 @@ def check_file(file: Path | str, partner: Partner, dataset: str | None = None) -
         result.rejected = str(unexpected_failure(partner.partner_id, dataset, str(file), "extract", e))
         result.error = e
         return result
-    del ex  # bounded memory: keep one copy of the delivery (raw) and one of the canonical frame
-    frame = _parquet_round_trip(mapped.frame)
-    mapped.frame = None
-    checked = validate(frame[list(ds.stored_names) + ["bron_rij"]], dataset,
+    # Bounded memory: from here on the delivery is kept only in the partner columns that problems and hints
+    # read (the BSN column only as the scrubber's number array; ignored columns such as names not at all).
+    bsn_column = mapping.columns.get("bsn")
+    scrub = _Scrubber(raw[bsn_column] if bsn_column in raw.columns else [])
+    del ex
+    delivered = set(raw.columns)
+    raw = raw[[c for c in raw.columns if c in set(mapping.columns.values()) - {bsn_column}]]
+    frame = _parquet_round_trip(mapped, list(ds.stored_names) + ["bron_rij"])
+    checked = validate(frame, dataset,
                        allowed_gemeenten=_allowed_gemeenten(partner, dataset), regio_code=partner.regio_code)
     reasons: dict[int, list[str]] = {pos: list(texts) for pos, texts in mapped.reasons.items()}
     for pos, texts in checked.reasons.items():
@@ -413,8 +427,6 @@ def check_file(file: Path | str, partner: Partner, dataset: str | None = None) -
     result.would_quarantine = len(reasons)
     result.would_load = result.received - result.would_quarantine
 
-    bsn_column = mapping.columns.get("bsn")
-    scrub = _Scrubber(raw[bsn_column] if bsn_column in raw.columns else [])
     counts: Counter[str] = Counter()
     for pos in sorted(reasons):
         row = int(frame["bron_rij"].iloc[pos])
@@ -424,7 +436,7 @@ def check_file(file: Path | str, partner: Partner, dataset: str | None = None) -
             column = _reason_column(reason, ds)
             source_col = _DERIVED_FROM.get(column, column) if column else None
             partner_col = mapping.columns.get(source_col) if source_col else None
-            if partner_col is None or partner_col not in raw.columns:
+            if partner_col is None or partner_col not in delivered:
                 value = ""
             elif _personal(ds, column) or _personal(ds, source_col):
                 value = MASKED

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import html
 import json
 import logging
@@ -53,6 +54,11 @@ log = logging.getLogger(__name__)
 MAX_VALUE_CHARS = 50
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 MASK = "value"  # what a masked (personal) value reads as in a reason
+
+# Validation in chunks of rows (bounded memory): rows per GX run; REGIOWERK_VALIDATION_CHUNK_ROWS overrides it.
+DEFAULT_CHUNK_ROWS = 250_000
+# Expectations over several rows of the whole delivery (key uniqueness): run once, on their columns only.
+WHOLE_DELIVERY_TYPES = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"})
 
 # Parameters the business suites may use as {"$PARAMETER": name}.
 PARAM_CURRENT_YEAR = "huidig_jaar"
@@ -355,18 +361,21 @@ class _configuration_memo:
         _CONFIG_MEMO.memo = _CONFIG_MEMO.ids = None
 
 
-def _gx_frame(df: pd.DataFrame) -> pd.DataFrame:
+def _gx_frame(df: pd.DataFrame, text_as_objects: bool = True) -> pd.DataFrame:
     """The frame GX validates, with the same values and positions in numpy-backed columns:
 
     * nullable integer/float columns as plain float64 (NaN for missing), so GX's pandas engine compares them
       vectorised instead of calling a Python function per value (a whole number prints the same as an int in
       a reason, see format_value);
     * Arrow-backed text columns (as read from Parquet) as Python objects: GX takes row subsets of the whole
-      frame for every expectation, and a numpy take is much cheaper than an Arrow one per column.
+      frame for every expectation, and a numpy take is much cheaper than an Arrow one per column. Not with
+      ``text_as_objects=False`` (the whole-delivery key run: a few columns, a few expectations, and a Python
+      string per row of a 2M-row delivery would cost hundreds of MB).
     """
     numeric = [c for c in df.columns
                if isinstance(df[c].dtype, (pd.Int64Dtype, pd.Float64Dtype)) and c != "bron_rij"]
-    arrow_text = [c for c in df.columns if isinstance(df[c].dtype, (pd.ArrowDtype, pd.StringDtype))]
+    arrow_text = [c for c in df.columns
+                  if text_as_objects and isinstance(df[c].dtype, (pd.ArrowDtype, pd.StringDtype))]
     if not numeric and not arrow_text:
         return df
     out = df.copy(deep=False)
@@ -405,8 +414,7 @@ def _columns_of(kwargs: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=32)
-def _suite(dataset_name: str, with_gemeenten: bool, directory: str) -> tuple[Any, tuple[_Rule, ...]]:
-    gx_ = _gx()
+def _suite(dataset_name: str, with_gemeenten: bool, directory: str) -> tuple[Any, tuple[_Rule, ...], tuple[dict, ...]]:
     configs: list[dict] = []
     rules: list[_Rule] = []
 
@@ -429,17 +437,51 @@ def _suite(dataset_name: str, with_gemeenten: bool, directory: str) -> tuple[Any
             "kwargs": {"column": "gemeente_code", "value_set": {"$PARAMETER": PARAM_ALLOWED_GEMEENTEN}},
             "meta": {"reason": "gemeente_code: value is not a gemeente of this region"},
         })
-    suite = gx_.suite_cls(name=f"{dataset_name}.runtime", expectations=configs)
+    return _gx_suite(f"{dataset_name}.runtime", configs), tuple(rules), tuple(configs)
+
+
+def _gx_suite(name: str, configs: list[dict]) -> Any:
+    suite = _gx().suite_cls(name=name, expectations=configs)
     if len(suite.expectations) != len(configs):
         # GX logs and *skips* invalid expectation configurations; refuse to validate with a partial suite.
-        raise ValueError(f"{dataset_name}: {len(configs) - len(suite.expectations)} expectation(s) are not "
+        raise ValueError(f"{name}: {len(configs) - len(suite.expectations)} expectation(s) are not "
                          "valid GX configurations (see the GX error logged above)")
-    return suite, tuple(rules)
+    return suite
+
+
+def _chunkable(exp: Any, config: Mapping[str, Any]) -> bool:
+    """A row-wise expectation without ``mostly``: its failing rows in a chunk are its failing rows of the whole
+    delivery there (a column map expectation such as not-null, in-set, regex, between)."""
+    from great_expectations.expectations.expectation import ColumnMapExpectation
+
+    return (isinstance(exp, ColumnMapExpectation) and config["type"] not in WHOLE_DELIVERY_TYPES
+            and "mostly" not in config["kwargs"])
+
+
+@lru_cache(maxsize=32)
+def _split_suite(dataset_name: str, with_gemeenten: bool, directory: str) -> tuple[Any, Any | None, tuple[str, ...]]:
+    """The run-time suite in two parts for chunked validation: (row-wise suite, run per chunk; whole-delivery
+    suite, run once on the columns it reads, or None; those columns). Key uniqueness is a whole-delivery rule;
+    so is every expectation that is not row-wise (an aggregate, or one with ``mostly``): for those the
+    whole-delivery part reads all stored columns."""
+    suite, _, configs = _suite(dataset_name, with_gemeenten, directory)
+    rows, whole, columns = [], [], []
+    for exp, config in zip(suite.expectations, configs, strict=True):
+        if _chunkable(exp, config):
+            rows.append(config)
+            continue
+        whole.append(config)
+        needed = (_columns_of(config["kwargs"]) if config["type"] in WHOLE_DELIVERY_TYPES
+                  else canonical.dataset(dataset_name).stored_names)
+        columns += [c for c in needed if c not in columns]
+    return (_gx_suite(f"{dataset_name}.rows", rows),
+            _gx_suite(f"{dataset_name}.whole", whole) if whole else None, tuple(columns))
 
 
 def clear_cache() -> None:
     """Forget the cached suites (after editing a business suite in a long-running process)."""
     _suite.cache_clear()
+    _split_suite.cache_clear()
 
 
 def _suite_parameters(today: dt.date, allowed_gemeenten: set[str] | None) -> dict[str, Any]:
@@ -503,6 +545,25 @@ def _row_rule_reasons(ds: canonical.Dataset, rule: RowRule, df: pd.DataFrame, po
     return [rule.reason.format(**{c: shown[c][i] for c in rule.columns}) for i in range(len(positions))]
 
 
+def chunk_rows() -> int:
+    """Rows per Great Expectations run: ``REGIOWERK_VALIDATION_CHUNK_ROWS`` or :data:`DEFAULT_CHUNK_ROWS`."""
+    value = os.environ.get("REGIOWERK_VALIDATION_CHUNK_ROWS", "").strip()
+    return int(value) if value else DEFAULT_CHUNK_ROWS
+
+
+def _run_gx(suite: Any, df: pd.DataFrame, params: dict[str, Any], text_as_objects: bool = True) -> dict[int, Any]:
+    """One GX run of ``suite`` over ``df``: the result of each expectation by its rule index."""
+    gx_ = _gx()
+    with _GX_LOCK, _configuration_memo():
+        batch = gx_.batch_definition.get_batch(batch_parameters={"dataframe": _gx_frame(df, text_as_objects)})
+        run = batch.validate(
+            suite,
+            result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
+            expectation_parameters=params,
+        )
+    return {int(r.expectation_config.meta["regiowerk_rule"]): r for r in run.results}
+
+
 def validate(
     frame: pd.DataFrame,
     dataset: str,
@@ -510,12 +571,19 @@ def validate(
     allowed_gemeenten: set[str] | None = None,
     regio_code: str | None = None,
     today: dt.date | None = None,
+    chunk_size: int | None = None,
 ) -> ValidationResult:
     """Validate ``frame`` (stored columns of ``dataset`` + ``bron_rij``, typed) and return every failing row
     with all its reasons, keyed by position 0..n-1.
 
     ``allowed_gemeenten`` adds a check that ``gemeente_code`` is one of them; ``regio_code`` only names the
     region in that reason. ``today`` is for tests (default: today in Europe/Amsterdam).
+
+    Bounded memory: a frame of more than ``chunk_size`` rows (default :func:`chunk_rows`) is validated in chunks
+    of that many rows (the row-wise expectations and :data:`ROW_RULES`, one GX run per chunk), and the
+    whole-delivery expectations (key uniqueness) run once over the whole frame on their columns only (see
+    :func:`_split_suite`). The result is the same as in one run: the same rows, the same reasons in the same
+    order, the same counts per rule.
     """
     started = time.perf_counter()
     ds = canonical.dataset(dataset)
@@ -525,6 +593,7 @@ def validate(
     today = today or _today()
     df = frame.reset_index(drop=True)
     n = len(df)
+    size = max(1, chunk_size if chunk_size is not None else chunk_rows())
     with_gemeenten = allowed_gemeenten is not None and "gemeente_code" in df.columns
     gemeente_reason = (f"gemeente_code: {MASK} is not a gemeente of region {regio_code}" if regio_code
                        else f"gemeente_code: {MASK} is not a gemeente of this region")
@@ -532,51 +601,71 @@ def validate(
     results: list[dict[str, Any]] = []
 
     if n:
-        gx_ = _gx()
-        suite, rules = _suite(dataset, with_gemeenten, str(_expectations_dir()))
-        with _GX_LOCK, _configuration_memo():
-            batch = gx_.batch_definition.get_batch(batch_parameters={"dataframe": _gx_frame(df)})
-            run = batch.validate(
-                suite,
-                result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
-                expectation_parameters=_suite_parameters(today, allowed_gemeenten if with_gemeenten else None),
-            )
-        by_index = {}
-        for r in run.results:
-            by_index[int(r.expectation_config.meta["regiowerk_rule"])] = r
+        directory = str(_expectations_dir())
+        suite, rules, _ = _suite(dataset, with_gemeenten, directory)
+        params = _suite_parameters(today, allowed_gemeenten if with_gemeenten else None)
+        row_rules = [r for r in rules_for(dataset) if all(c in df.columns for c in r.columns)]
+        hits: dict[int, list[tuple[int, str]]] = {rule.index: [] for rule in rules}
+        ok: dict[int, bool] = {}
+        row_hits: list[list[tuple[int, str]]] = [[] for _ in row_rules]
+
+        def take(by_index: dict[int, Any], part: pd.DataFrame, offset: int) -> None:
+            for rule in rules:
+                r = by_index.get(rule.index)
+                if r is None:
+                    continue
+                info = r.exception_info or {}
+                if info.get("raised_exception"):
+                    raise RuntimeError(f"{dataset}: expectation {rule.type} on {', '.join(rule.columns)} raised: "
+                                       f"{info.get('exception_message')}")
+                positions = [int(i) for i in (r.result.get("unexpected_index_list") or [])]
+                override = gemeente_reason if rule.source == "runtime" else None
+                texts = _reasons_for(ds, rule, part, positions, override)
+                hits[rule.index].extend((offset + pos, text) for pos, text in zip(positions, texts, strict=False))
+                ok[rule.index] = ok.get(rule.index, True) and bool(r.success)
+
+        if n <= size:
+            chunk_suite = suite
+        else:
+            chunk_suite, whole_suite, whole_columns = _split_suite(dataset, with_gemeenten, directory)
+            if whole_suite is not None:
+                take(_run_gx(whole_suite, df[list(whole_columns)], params, text_as_objects=False), df, 0)
+        for start in range(0, n, size):
+            part = df if n <= size else df.iloc[start:start + size].reset_index(drop=True)
+            if chunk_suite.expectations:
+                take(_run_gx(chunk_suite, part, params), part, start)
+            for row_rule, found in zip(row_rules, row_hits, strict=True):
+                mask = row_rule.failing(part, today).to_numpy(dtype=bool)
+                positions = mask.nonzero()[0].tolist()
+                texts = _row_rule_reasons(ds, row_rule, part, positions)
+                found.extend((start + pos, text) for pos, text in zip(positions, texts, strict=False))
+            del part
+            if n > size:
+                gc.collect()  # GX leaves reference cycles behind; free each chunk's before the next
+
         for rule in rules:
-            r = by_index[rule.index]
-            info = r.exception_info or {}
-            if info.get("raised_exception"):
-                raise RuntimeError(f"{dataset}: expectation {rule.type} on {', '.join(rule.columns)} raised: "
-                                   f"{info.get('exception_message')}")
-            positions = [int(i) for i in (r.result.get("unexpected_index_list") or [])]
-            override = gemeente_reason if rule.source == "runtime" else None
-            for pos, text in zip(positions, _reasons_for(ds, rule, df, positions, override), strict=False):
+            if rule.index not in ok:
+                raise RuntimeError(f"{dataset}: expectation {rule.type} on {', '.join(rule.columns)} was not run")
+            for pos, text in hits[rule.index]:
                 collected.setdefault(pos, []).append(text)
             results.append({
                 "source": rule.source,
                 "expectation_type": rule.type,
                 "column": ", ".join(rule.columns),
-                "rule": override or rule.reason,
-                "success": bool(r.success),
-                "unexpected_count": len(positions),
+                "rule": (gemeente_reason if rule.source == "runtime" else None) or rule.reason,
+                "success": ok[rule.index],
+                "unexpected_count": len(hits[rule.index]),
             })
-
-        for row_rule in rules_for(dataset):
-            if not all(c in df.columns for c in row_rule.columns):
-                continue
-            mask = row_rule.failing(df, today).to_numpy(dtype=bool)
-            positions = mask.nonzero()[0].tolist()
-            for pos, text in zip(positions, _row_rule_reasons(ds, row_rule, df, positions), strict=False):
+        for row_rule, found in zip(row_rules, row_hits, strict=True):
+            for pos, text in found:
                 collected.setdefault(pos, []).append(text)
             results.append({
                 "source": "python",
                 "expectation_type": f"python:{row_rule.name}",
                 "column": ", ".join(row_rule.columns),
                 "rule": row_rule.reason.format(**{c: MASK for c in row_rule.columns}),
-                "success": not positions,
-                "unexpected_count": len(positions),
+                "success": not found,
+                "unexpected_count": len(found),
             })
 
     reasons = {pos: collected[pos] for pos in sorted(collected)}
