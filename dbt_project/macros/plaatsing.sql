@@ -7,4 +7,3 @@
 {% macro schooljaar(column) -%}
     (cast(extract(year from {{ column }}) as integer) - case when extract(month from {{ column }}) < 8 then 1 else 0 end)
 {%- endmacro %}
-

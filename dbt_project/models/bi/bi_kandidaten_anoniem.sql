@@ -119,3 +119,6 @@ select
 from geplaatst as g
 left join competenties_per_groep as c on c.groep = g.groep
 group by g.generalisatieniveau, {% for kolom in alle %}g.{{ kolom }}, {% endfor %}c.competenties
+
+-- jinja loops here render lines longer than the limit, so LT05 is excluded for this file:
+-- sqlfluff:exclude_rules:ST06,LT02,LT09,RF03,ST09,AL03,LT05

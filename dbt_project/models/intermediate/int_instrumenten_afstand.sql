@@ -11,19 +11,23 @@ with bron as (
 scores as (
     select regio_code, persoon_id, partner_id, peildatum, instrument_datum, zrm_laagste_domein,
            cast('participatieladder' as varchar) as instrument, cast(participatieladder as varchar) as score
-    from bron where participatieladder is not null
+    from bron
+    where participatieladder is not null
     union all
     select regio_code, persoon_id, partner_id, peildatum, instrument_datum, zrm_laagste_domein,
            'zrm_werk_opleiding', cast(zrm_werk_opleiding as varchar)
-    from bron where zrm_werk_opleiding is not null
+    from bron
+    where zrm_werk_opleiding is not null
     union all
     select regio_code, persoon_id, partner_id, peildatum, instrument_datum, zrm_laagste_domein,
            'werkverkenner_band', cast(werkverkenner_band as varchar)
-    from bron where werkverkenner_band is not null
+    from bron
+    where werkverkenner_band is not null
     union all
     select regio_code, persoon_id, partner_id, peildatum, instrument_datum, zrm_laagste_domein,
            'eigen_afstand', eigen_afstand
-    from bron where eigen_afstand is not null
+    from bron
+    where eigen_afstand is not null
 )
 
 select

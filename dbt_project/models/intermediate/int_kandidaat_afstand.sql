@@ -7,7 +7,7 @@ with gerangschikt as (
         count(*) over (partition by definitie_versie, regio_code, persoon_id) as aantal_instrumenten,
         row_number() over (
             partition by definitie_versie, regio_code, persoon_id
-            order by instrument_datum desc, afstand desc, instrument, partner_id
+            order by instrument_datum desc, afstand desc, instrument asc, partner_id asc
         ) as rij_nr
     from {{ ref('int_instrumenten_afstand') }}
 )

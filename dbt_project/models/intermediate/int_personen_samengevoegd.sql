@@ -38,9 +38,17 @@ actieve_regelingen as (
     group by regio_code, persoon_id
 ),
 
-gemeente as ({{ meest_recent(bron, ['gemeente_code'], "gemeente_code is not null") }}),
-postcode as ({{ meest_recent(bron, ['postcode4'], "postcode4 is not null") }}),
-geboorte as ({{ meest_recent(bron, ['geboortejaar'], "geboortejaar is not null") }}),
+gemeente as (
+    {{ meest_recent(bron, ['gemeente_code'], "gemeente_code is not null") }}
+),
+
+postcode as (
+    {{ meest_recent(bron, ['postcode4'], "postcode4 is not null") }}
+),
+
+geboorte as (
+    {{ meest_recent(bron, ['geboortejaar'], "geboortejaar is not null") }}
+),
 
 regeling as (
     {{ meest_recent(bron,
@@ -60,13 +68,33 @@ zelf_opleiding as (
     {{ meest_recent(bron, ['opleidingsniveau'], "opleidingsniveau is not null and opleidingsniveau <> 7") }}
 ),
 
-taal as ({{ meest_recent(bron, ['taalniveau_nl', 'taalroute'], "taalniveau_nl is not null") }}),
-rijbewijs as ({{ meest_recent(bron, ['rijbewijzen'], "rijbewijzen is not null") }}),
-wensen as ({{ meest_recent(bron, ['beroepswensen'], "beroepswensen is not null") }}),
-competenties as ({{ meest_recent(bron, ['competenties'], "competenties is not null") }}),
-ontheffing as ({{ meest_recent(bron, ['ontheffing_arbeidsplicht'], "ontheffing_arbeidsplicht is not null") }}),
-register as ({{ meest_recent(bron, ['doelgroepregister'], "doelgroepregister is not null") }}),
-ondersteuning as ({{ meest_recent(bron, ['ondersteuning'], "ondersteuning is not null") }}),
+taal as (
+    {{ meest_recent(bron, ['taalniveau_nl', 'taalroute'], "taalniveau_nl is not null") }}
+),
+
+rijbewijs as (
+    {{ meest_recent(bron, ['rijbewijzen'], "rijbewijzen is not null") }}
+),
+
+wensen as (
+    {{ meest_recent(bron, ['beroepswensen'], "beroepswensen is not null") }}
+),
+
+competenties as (
+    {{ meest_recent(bron, ['competenties'], "competenties is not null") }}
+),
+
+ontheffing as (
+    {{ meest_recent(bron, ['ontheffing_arbeidsplicht'], "ontheffing_arbeidsplicht is not null") }}
+),
+
+register as (
+    {{ meest_recent(bron, ['doelgroepregister'], "doelgroepregister is not null") }}
+),
+
+ondersteuning as (
+    {{ meest_recent(bron, ['ondersteuning'], "ondersteuning is not null") }}
+),
 
 beschikbaarheid as (
     {{ meest_recent(bron, ['uren_beschikbaar_per_week', 'beschikbaar_vanaf'],
@@ -134,8 +162,8 @@ select
     p.bronnen,
     p.laatst_bijgewerkt
 from personen as p
-{%- for cte in ['actieve_regelingen', 'gemeente', 'postcode', 'geboorte', 'regeling', 'diploma', 'zelf_opleiding', 'taal',
-                'rijbewijs', 'wensen', 'competenties', 'ontheffing', 'register', 'ondersteuning', 'beschikbaarheid']
+{%- for cte in ['actieve_regelingen', 'gemeente', 'postcode', 'geboorte', 'regeling', 'diploma', 'zelf_opleiding',
+                'taal', 'rijbewijs', 'wensen', 'competenties', 'ontheffing', 'register', 'ondersteuning', 'beschikbaarheid']
                 + instrumenten %}
 left join {{ cte }} on {{ cte }}.regio_code = p.regio_code and {{ cte }}.persoon_id = p.persoon_id
 {%- endfor %}

@@ -26,7 +26,7 @@ grenzen as (
 maanden as (
     select cast(m.maand_start as date) as maand
     from grenzen as g
-    cross join generate_series(g.eerste, g.laatste, interval '1 month') as m(maand_start)
+    cross join generate_series(g.eerste, g.laatste, interval '1 month') as m (maand_start)
 )
 
 select

@@ -37,7 +37,7 @@ alle_maanden as (
     from (
         select cast(min(eerste) as timestamp) as eerste, cast(max(laatste) as timestamp) as laatste from grenzen
     ) as g
-    cross join generate_series(g.eerste, g.laatste, interval '1 month') as m(maand_start)
+    cross join generate_series(g.eerste, g.laatste, interval '1 month') as m (maand_start)
 ),
 
 maanden as (
@@ -46,12 +46,15 @@ maanden as (
     inner join alle_maanden as m on m.maand between g.eerste and g.laatste
 ),
 
+volledige_peildata as (
+    select distinct regio_code, partner_id, peildatum from historie
+    where uit_volledige_levering
+),
+
 volledige_levering as (
     select m.regio_code, m.maand, v.partner_id, max(v.peildatum) as peildatum
     from maanden as m
-    inner join (
-        select distinct regio_code, partner_id, peildatum from historie where uit_volledige_levering
-    ) as v
+    inner join volledige_peildata as v
         on v.regio_code = m.regio_code and v.peildatum < m.maand + interval '1 month'
     group by m.regio_code, m.maand, v.partner_id
 ),
@@ -89,6 +92,7 @@ gekozen as (
 ),
 
 {%- for kolom in ['geboortejaar', 'doelgroepregister'] %}
+
 {{ kolom }}_stand as (
     select regio_code, persoon_id, maand, {{ kolom }}
     from (

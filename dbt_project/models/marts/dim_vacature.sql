@@ -8,7 +8,7 @@ with vacatures as (
         max(peildatum) over (partition by partner_id) as partner_laatste_peildatum,
         row_number() over (
             partition by vacature_id
-            order by peildatum desc nulls last, geladen_op desc nulls last, delivery_id desc nulls last, partner_id
+            order by peildatum desc nulls last, geladen_op desc nulls last, delivery_id desc nulls last, partner_id asc
         ) as rij_nr
     from {{ ref('stg_uwv__vacatures') }} as v
 )

@@ -59,7 +59,7 @@ gescoord as (
 gerangschikt as (
     select
         gescoord.*,
-        row_number() over (partition by vacature_id order by score desc, afstand_km, persoon_id) as rang
+        row_number() over (partition by vacature_id order by score desc, afstand_km asc, persoon_id asc) as rang
     from gescoord
 )
 

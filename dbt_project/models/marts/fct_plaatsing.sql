@@ -26,7 +26,7 @@ gerangschikt as (
         p.*,
         row_number() over (
             partition by regio_code, persoon_id, kvk_nummer, startdatum
-            order by peildatum desc nulls last, geladen_op desc nulls last, delivery_id desc nulls last, partner_id
+            order by peildatum desc nulls last, geladen_op desc nulls last, delivery_id desc nulls last, partner_id asc
         ) as rij_nr
     from plaatsingen as p
 ),
@@ -39,7 +39,8 @@ bronnen as (
 ),
 
 plaatsing as (
-    select * from gerangschikt where rij_nr = 1
+    select * from gerangschikt
+where rij_nr = 1
 ),
 
 terug as (
@@ -48,7 +49,11 @@ terug as (
     inner join {{ ref('stg_platform__werkzoekenden_historie') }} as h
         on h.regio_code = p.regio_code and h.persoon_id = p.persoon_id
     where h.status = 'actief'
-        and h.regeling in ('{{ var("uitkering_regelingen") | join("', '") }}')
+        and h.regeling in (
+            {% for r in var("uitkering_regelingen") -%}
+            '{{ r }}'{{ "," if not loop.last }}
+            {% endfor %}
+        )
         and h.regeling_start > p.startdatum
     group by p.regio_code, p.persoon_id, p.kvk_nummer, p.startdatum
 )

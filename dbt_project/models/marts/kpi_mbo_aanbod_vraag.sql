@@ -32,8 +32,9 @@ sleutels as (
     select regio_code, jaar, sector, crebo, niveau from diplomas
 ),
 
-{#- The school-year view of the month rule: a vacancy is open during a school year when it is open in one of
-    its months (int_vacatures_open_per_maand). -#}
+{# The school-year view of the month rule: a vacancy is open during a school year when it is open in one of
+    its months (int_vacatures_open_per_maand). #}
+
 vacatures_per_jaar as (
     select distinct vacature_id, regio_code, coalesce(sector, 'overig') as sector, {{ schooljaar('maand') }} as jaar
     from {{ ref('int_vacatures_open_per_maand') }}

@@ -42,6 +42,7 @@ werkzoekenden as (
 
 {#- Instroom and uitstroom: one event per person and month, attributed with the regeling precedence. -#}
 {%- for gebeurtenis, datum in [('instroom', 'regeling_start'), ('uitstroom', 'uitstroom_datum')] %}
+
 {{ gebeurtenis }}_rijen as (
     select regio_code, persoon_id, gemeente_code, doelgroep, uitstroom_reden, maand
     from (
@@ -108,7 +109,8 @@ select
     s.maand,
     s.doelgroep,
     coalesce(w.aantal_werkzoekenden, 0) as aantal_werkzoekenden,
-    coalesce(w.definitie_versie, (select definitie_versie from vastgestelde_versie)) as werkfit_definitie_versie,
+    coalesce(w.definitie_versie, (select vv.definitie_versie from vastgestelde_versie as vv))
+        as werkfit_definitie_versie,
 {%- for s in statussen %}
     coalesce(w.aantal_{{ s }}, 0) as aantal_{{ s }},
 {%- endfor %}
@@ -119,10 +121,22 @@ select
     coalesce(v.open_vacature_plekken, 0) as open_vacature_plekken
 from sleutels as s
 left join werkzoekenden as w
-    on w.regio_code = s.regio_code and w.gemeente_code = s.gemeente_code and w.maand = s.maand and w.doelgroep = s.doelgroep
+    on
+        w.regio_code = s.regio_code
+        and w.gemeente_code = s.gemeente_code
+        and w.maand = s.maand
+        and w.doelgroep = s.doelgroep
 left join instroom as i
-    on i.regio_code = s.regio_code and i.gemeente_code = s.gemeente_code and i.maand = s.maand and i.doelgroep = s.doelgroep
+    on
+        i.regio_code = s.regio_code
+        and i.gemeente_code = s.gemeente_code
+        and i.maand = s.maand
+        and i.doelgroep = s.doelgroep
 left join uitstroom as u
-    on u.regio_code = s.regio_code and u.gemeente_code = s.gemeente_code and u.maand = s.maand and u.doelgroep = s.doelgroep
+    on
+        u.regio_code = s.regio_code
+        and u.gemeente_code = s.gemeente_code
+        and u.maand = s.maand
+        and u.doelgroep = s.doelgroep
 left join vacatures as v
     on v.gemeente_code = s.gemeente_code and v.maand = s.maand

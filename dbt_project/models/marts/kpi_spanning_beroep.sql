@@ -75,7 +75,7 @@ select
     s.maand,
     s.isco_code,
     substr(s.isco_code, 1, 3) as isco_subgroep,
-    coalesce(k.definitie_versie, (select definitie_versie from versie)) as werkfit_definitie_versie,
+    coalesce(k.definitie_versie, (select av.definitie_versie from versie as av)) as werkfit_definitie_versie,
     coalesce(v.aantal_open_vacatures, 0) as aantal_open_vacatures,
     coalesce(v.aantal_open_plekken, 0) as aantal_open_plekken,
     coalesce(k.aantal_kandidaten, 0) as aantal_kandidaten,

@@ -74,7 +74,7 @@ select
     s.gemeente_code,
     s.maand,
     s.isco_hoofdgroep,
-    (select definitie_versie from versie) as werkfit_definitie_versie,
+    (select av.definitie_versie from versie as av) as werkfit_definitie_versie,
     coalesce(v.open_vacatures, 0) as open_vacatures,
     coalesce(v.open_vacature_plekken, 0) as open_vacature_plekken,
     coalesce(k.aantal_werkfit_kandidaten, 0) as aantal_werkfit_kandidaten,

@@ -30,7 +30,7 @@ select
     doelgroep,
     leeftijdsgroep,
     register as doelgroepregister,
-    coalesce(max(werkfit_definitie_versie), (select definitie_versie from vastgestelde_versie))
+    coalesce(max(werkfit_definitie_versie), (select vv.definitie_versie from vastgestelde_versie as vv))
         as werkfit_definitie_versie,
     count(distinct persoon_id) as aantal_werkzoekenden
 {%- for s in statussen %},

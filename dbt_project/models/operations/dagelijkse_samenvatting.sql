@@ -28,7 +28,8 @@ controles as (
 ),
 
 versheid as (
-    select dag, partner_id, dataset, status from controles where volgorde = 1
+    select dag, partner_id, dataset, status from controles
+where volgorde = 1
 )
 
 select
