@@ -151,8 +151,9 @@ def test_postgres_target_renders_every_model_with_its_tests(postgres_warehouse_d
     nodes = _manifest_nodes(dbt_manifest)
     verbs = {"model": "run", "seed": "seed", "snapshot": "snapshot"}
     tested = {n.get("attached_node") for n in nodes.values() if n["resource_type"] == "test"}
-    expected_runs = {f"dbt.{n['name']}.{verbs[n['resource_type']]}" for n in nodes.values()
-                     if n["resource_type"] in verbs}
+    # a node with tests is a task group (dbt.<name>.run + dbt.<name>.test); one without is a single dbt.<name>_run
+    expected_runs = {f"dbt.{n['name']}{'.' if uid in tested else '_'}{verbs[n['resource_type']]}"
+                     for uid, n in nodes.items() if n["resource_type"] in verbs}
     assert len(expected_runs) >= 25
     assert expected_runs <= set(tasks), sorted(expected_runs - set(tasks))
     for uid, n in nodes.items():
