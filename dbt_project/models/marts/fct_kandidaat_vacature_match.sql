@@ -24,9 +24,11 @@ definitie as (
     inner join versie as v on v.match_versie = d.match_versie
 ),
 
+{#- score and rank on the keys and punten only (narrow rows through the sort); the pair's other columns are
+    joined back for the kept pairs -#}
 punten as (
     select
-        p.*,
+        p.regio_code, p.vacature_id, p.persoon_id, p.afstand_km,
         case p.beroep_niveau
             when 'zelfde_beroep' then 1.0
             when 'zelfde_subgroep' then d.punten_subgroep
@@ -65,7 +67,11 @@ gerangschikt as (
 ),
 
 gekozen as (
-    select * from gerangschikt where rang <= max_kandidaten_per_vacature
+    select p.*, g.score, g.rang
+    from gerangschikt as g
+    inner join {{ ref('int_kandidaat_vacature_paren') }} as p
+        on p.regio_code = g.regio_code and p.vacature_id = g.vacature_id and p.persoon_id = g.persoon_id
+    where g.rang <= g.max_kandidaten_per_vacature
 ),
 
 {#- the reasons in Dutch, for the kept pairs only -#}
