@@ -281,10 +281,28 @@ def _dbt_build(workdir: Path, *extra: str) -> float:
 
 
 def _warehouse_counts() -> tuple[int, int, int, int]:
+    row = _warehouse_row("SELECT sum(rows_received), sum(rows_loaded), sum(rows_quarantined), count(*) "
+                         "FROM audit.deliveries WHERE status = 'loaded'")
+    return tuple(int(v or 0) for v in row)
+
+
+# The match mart and its pair table (README "Matching"): their build time and rows are reported per scale.
+MATCH_MODELS = {"int_kandidaat_vacature_paren": "intermediate", "fct_kandidaat_vacature_match": "marts"}
+
+
+def _match_models(workdir: Path) -> dict:
+    """Per match model: dbt's own execution time (``run_results.json`` of the build just run) and its rows."""
+    results = json.loads((workdir / "dbt_target" / "run_results.json").read_text(encoding="utf-8"))["results"]
+    seconds = {r["unique_id"].rsplit(".", 1)[-1]: r["execution_time"] for r in results
+               if r["unique_id"].startswith("model.")}
+    return {name: {"seconds": round(seconds[name], 2),
+                   "rows": int(_warehouse_row(f"SELECT count(*) FROM {schema}.{name}")[0])}
+            for name, schema in MATCH_MODELS.items() if name in seconds}
+
+
+def _warehouse_row(sql: str) -> tuple:
     from regiowerk import pg, warehouse
 
-    sql = ("SELECT sum(rows_received), sum(rows_loaded), sum(rows_quarantined), count(*) FROM audit.deliveries "
-           "WHERE status = 'loaded'")
     if pg.is_postgres_url(pg.warehouse_url()):
         con = pg.connect()
         try:
@@ -299,7 +317,7 @@ def _warehouse_counts() -> tuple[int, int, int, int]:
             row = con.execute(sql).fetchone()
         finally:
             con.close()
-    return tuple(int(v or 0) for v in row)
+    return tuple(row)
 
 
 def child_pipeline(src, workdir: Path, skip_dbt: bool, approach: str = "pipeline", dbt_args=None,
@@ -311,7 +329,8 @@ def child_pipeline(src, workdir: Path, skip_dbt: bool, approach: str = "pipeline
     stages, per_delivery, deliveries_seconds = _run_deliveries(src, workers)
     dbt_seconds = 0.0 if skip_dbt else _dbt_build(workdir, *(PRODUCTION_DBT_FLAGS if dbt_args is None else dbt_args))
     received, loaded, quarantined, n = _warehouse_counts()
-    _emit({"approach": approach, "seconds": round(time.perf_counter() - started, 2),
+    match = {} if skip_dbt else _match_models(workdir)
+    _emit({"approach": approach, "seconds": round(time.perf_counter() - started, 2), "match": match,
            "deliveries_seconds": round(deliveries_seconds, 2), "stages": {k: round(v, 2) for k, v in stages.items()},
            "dbt_seconds": round(dbt_seconds, 2), "rows": received, "rows_loaded": loaded,
            "rows_quarantined": quarantined, "deliveries": n, "per_delivery": per_delivery, "workers": workers})
@@ -644,6 +663,8 @@ def _print_summary(res: dict) -> None:
     for k, v in pl["stages"].items():
         print(f"      {k:<13} {v:>9.2f}s  ({v / max(work, 1e-3):.0%})")
     print(f"      {'dbt build':<13} {pl['dbt_seconds']:>9.2f}s  ({pl['dbt_seconds'] / max(work, 1e-3):.0%})")
+    for name, m in pl.get("match", {}).items():
+        print(f"        {name:<36} {m['seconds']:>9.2f}s  {m['rows']:,} rows")
     print(f"  Great Expectations (validate stage) share of the pipeline's work: {res['gx_share']:.1%}")
     print(f"  rows received {pl['rows']}, loaded {pl['rows_loaded']}, quarantined {pl['rows_quarantined']}")
     print(f"  naive    (pandas + iterrows + to_sql/SQLAlchemy) {nv['seconds']:>9.2f}s  "
@@ -762,6 +783,7 @@ def write_report(results: list[dict], report_dir: Path, command: str) -> None:
         s = r["pipeline"]["stages"]
         lines.append(f"| {r['scale']} | {r['pipeline']['deliveries_seconds']:.2f} | {r['pipeline']['dbt_seconds']:.2f} "
                      f"| {s['extract']:.2f} | {s['pseudonymise']:.2f} | {s['validate']:.2f} | {s['load']:.2f} |")
+    lines += _match_table(results)
     lines += _extra_tables(results)
     lines += ["", chart, "", "## Targets", "",
               "Targets (for a national refresh): pipeline <= 3x floor and <= 10 min, peak memory <= 4 GB, "
@@ -773,6 +795,21 @@ def write_report(results: list[dict], report_dir: Path, command: str) -> None:
     if notes.exists():
         lines += [notes.read_text(encoding="utf-8").rstrip(), ""]
     (report_dir / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _match_table(results: list[dict]) -> list[str]:
+    rows = [r for r in results if r["pipeline"].get("match")]
+    if not rows:
+        return []
+    out = ["", "Match mart in that `dbt build` (dbt's execution time per model from `run_results.json`, rows in "
+           "the warehouse): the blocked pairs and the kept matches (README \"Matching\").", "",
+           "| scale | pairs `int_kandidaat_vacature_paren` | s | matches `fct_kandidaat_vacature_match` | s |",
+           "|---|---:|---:|---:|---:|"]
+    for r in rows:
+        m = r["pipeline"]["match"]
+        cells = [f"{m[name]['rows']:,} | {m[name]['seconds']:.2f}" if name in m else "- | -" for name in MATCH_MODELS]
+        out.append(f"| {r['scale']} | " + " | ".join(cells) + " |")
+    return out
 
 
 def _extra_tables(results: list[dict]) -> list[str]:

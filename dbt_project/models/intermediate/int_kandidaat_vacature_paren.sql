@@ -1,13 +1,14 @@
 {#-
-  Candidate-vacancy pairs with every match criterion (value, pass/fail, reason in Dutch), before the hard
-  criteria exclude and the score ranks (fct_kandidaat_vacature_match). Thresholds from the adopted version of
-  seed match_definitie (macro vastgestelde_match_versie).
+  Candidate-vacancy pairs with every match criterion (value and pass/fail), before the hard criteria exclude and
+  the score ranks (fct_kandidaat_vacature_match, which also writes the reasons in Dutch, for the kept pairs
+  only). Thresholds from the adopted version of seed match_definitie (macro vastgestelde_match_versie).
   Candidates: werkfit or werkfit_met_ondersteuning under the adopted werkfit definition (int_kandidaat_status),
   not uitgestroomd. Vacancies: open (dim_vacature.is_open) with a known region.
   Blocking, so the full candidate x vacancy product is never built:
-    same regio_code  x  same beroepsfamilie (ISCO-08 sub-major group, the first 2 digits, of one of the
-    candidate's beroepswensen and of the vacancy)  x  travel: a known distance (seed gemeente_afstanden) from
-    the gemeente of residence to the gemeente of work of at most max_reisafstand_km.
+    same regio_code  x  same beroepsfamilie (the first blok_isco_cijfers digits of ISCO-08 - 2 = sub-major
+    group, 3 = minor group - of one of the candidate's beroepswensen and of the vacancy)  x  travel: a known
+    distance (seed gemeente_afstanden) from the gemeente of residence to the gemeente of work of at most
+    max_reisafstand_km. The distance is part of the join, so pairs beyond it are never formed.
   A candidate without beroepswensen or a gemeente pair without a distance is never paired.
   Criteria:
     beroep         zelfde_beroep (a wish = the vacancy's unit group) > zelfde_subgroep (first 3 digits) >
@@ -49,9 +50,20 @@ kandidaten as (
 ),
 
 wensen as (
-    select regio_code, persoon_id, trim(unnest({{ split_list('beroepswensen') }})) as wens
-    from kandidaten
-    where beroepswensen is not null
+    select w.regio_code, w.persoon_id, w.gemeente_code, w.wens, substr(w.wens, 1, d.blok_isco_cijfers) as familie
+    from (
+        select regio_code, persoon_id, gemeente_code, trim(unnest({{ split_list('beroepswensen') }})) as wens
+        from kandidaten
+        where beroepswensen is not null
+    ) as w
+    cross join definitie as d
+),
+
+vacature_families as (
+    select v.vacature_id, v.regio_code, v.gemeente_code, v.isco_code,
+           substr(v.isco_code, 1, d.blok_isco_cijfers) as familie
+    from vacatures as v
+    cross join definitie as d
 ),
 
 blokken as (
@@ -59,11 +71,16 @@ blokken as (
         w.regio_code,
         w.persoon_id,
         v.vacature_id,
+        max(a.afstand_km) as afstand_km,
         bool_or(w.wens = v.isco_code) as zelfde_beroep,
         bool_or(substr(w.wens, 1, 3) = substr(v.isco_code, 1, 3)) as zelfde_subgroep
-    from vacatures as v
+    from vacature_families as v
     inner join wensen as w
-        on w.regio_code = v.regio_code and substr(w.wens, 1, 2) = substr(v.isco_code, 1, 2)
+        on w.regio_code = v.regio_code and w.familie = v.familie
+    inner join {{ ref('gemeente_afstanden') }} as a
+        on a.van_gemeente_code = w.gemeente_code and a.naar_gemeente_code = v.gemeente_code
+    cross join definitie as d
+    where a.afstand_km <= d.max_reisafstand_km
     group by w.regio_code, w.persoon_id, v.vacature_id
 ),
 
@@ -91,15 +108,12 @@ paren as (
         v.rijbewijs_vereist,
         k.opleidingsniveau,
         v.opleidingsniveau_minimaal as opleidingsniveau_vereist,
-        cast(a.afstand_km as double precision) as afstand_km,
+        cast(b.afstand_km as double precision) as afstand_km,
         cast(d.max_reisafstand_km as double precision) as max_reisafstand_km
     from blokken as b
     inner join vacatures as v on v.vacature_id = b.vacature_id
     inner join kandidaten as k on k.persoon_id = b.persoon_id and k.regio_code = b.regio_code
-    inner join {{ ref('gemeente_afstanden') }} as a
-        on a.van_gemeente_code = k.gemeente_code and a.naar_gemeente_code = v.gemeente_code
     cross join definitie as d
-    where a.afstand_km <= d.max_reisafstand_km
 ),
 
 vacature_competenties as (
@@ -174,43 +188,6 @@ beoordeeld as (
              else opleidingsniveau >= opleidingsniveau_vereist end as opleiding_ok,
         afstand_km <= max_reisafstand_km as reisafstand_ok
     from criteria
-),
-
-redenen as (
-    select
-        beoordeeld.*,
-        beroep_niveau <> 'geen' as beroep_ok,
-        case beroep_niveau
-            when 'zelfde_beroep' then 'beroepswens ' || isco_code || ' = beroep vacature'
-            when 'zelfde_subgroep' then 'beroepswens in dezelfde beroepsgroep ' || substr(isco_code, 1, 3)
-            when 'verwant' then 'verwant beroep: ' || cast(aantal_competenties_gedeeld as varchar)
-                                || ' gedeelde competenties'
-            else 'beroepswens niet in beroepsgroep ' || substr(isco_code, 1, 3) end as reden_beroep,
-        case when competentie_overlap is null then 'vacature noemt geen competenties'
-             else 'competenties ' || cast(aantal_competenties_gedeeld as varchar) || ' van '
-                  || cast(aantal_competenties_vacature as varchar) || ' van de vacature' end as reden_competenties,
-        case when uren_gevraagd is null then 'uren vacature onbekend'
-             when uren_beschikbaar is null then 'uren beschikbaar onbekend'
-             when uren_ok then 'uren ' || {{ getal_tekst('uren_beschikbaar') }} || ' ≥ gevraagd '
-                               || {{ getal_tekst('uren_gevraagd') }}
-             else 'uren ' || {{ getal_tekst('uren_beschikbaar') }} || ' < gevraagd '
-                  || {{ getal_tekst('uren_gevraagd') }} end as reden_uren,
-        case when taalniveau_vereist is null then 'geen taaleis'
-             when taalniveau is null then 'taalniveau onbekend, vereist ' || taalniveau_vereist
-             when taal_ok then 'taalniveau ' || taalniveau || ' ≥ vereist ' || taalniveau_vereist
-             else 'taalniveau ' || taalniveau || ' < vereist ' || taalniveau_vereist end as reden_taal,
-        case when rijbewijs_vereist is null then 'geen rijbewijs vereist'
-             when rijbewijs_ontbrekend is not null then 'mist rijbewijs ' || rijbewijs_ontbrekend
-             else 'heeft rijbewijs ' || replace(rijbewijs_vereist, ',', ', ') end as reden_rijbewijs,
-        case when opleidingsniveau_vereist is null or opleidingsniveau_vereist in (0, 7) then 'geen opleidingseis'
-             when opleidingsniveau is null then 'werk- en denkniveau onbekend, vereist '
-                                               || cast(opleidingsniveau_vereist as varchar)
-             when opleiding_ok then 'werk- en denkniveau ' || cast(opleidingsniveau as varchar) || ' ≥ vereist '
-                                    || cast(opleidingsniveau_vereist as varchar)
-             else 'werk- en denkniveau ' || cast(opleidingsniveau as varchar) || ' < vereist '
-                  || cast(opleidingsniveau_vereist as varchar) end as reden_opleiding,
-        'reisafstand ' || {{ getal_tekst('afstand_km') }} || ' km' as reden_reisafstand
-    from beoordeeld
 )
 
 select
@@ -224,7 +201,7 @@ select
     isco_code,
     beroepswensen,
     beroep_niveau,
-    beroep_ok,
+    beroep_niveau <> 'geen' as beroep_ok,
     kandidaat_competenties,
     vacature_competenties,
     aantal_competenties_gedeeld,
@@ -247,14 +224,5 @@ select
     afstand_km,
     max_reisafstand_km,
     reisafstand_ok,
-    taal_ok and rijbewijs_ok as harde_eisen_ok,
-    reden_beroep,
-    reden_competenties,
-    reden_uren,
-    reden_taal,
-    reden_rijbewijs,
-    reden_opleiding,
-    reden_reisafstand,
-    concat_ws('; ', reden_beroep, reden_competenties, reden_uren, reden_taal, reden_rijbewijs, reden_opleiding,
-              reden_reisafstand) as redenen
-from redenen
+    taal_ok and rijbewijs_ok as harde_eisen_ok
+from beoordeeld
