@@ -24,8 +24,9 @@ definitie as (
     inner join versie as v on v.match_versie = d.match_versie
 ),
 
-{#- score and rank on the keys and punten only (narrow rows through the sort); the pair's other columns are
-    joined back for the kept pairs -#}
+{# score and rank on the keys and punten only (narrow rows through the sort); the pair's other columns are
+    joined back for the kept pairs #}
+
 punten as (
     select
         p.regio_code, p.vacature_id, p.persoon_id, p.afstand_km,
@@ -74,7 +75,8 @@ gekozen as (
     where g.rang <= g.max_kandidaten_per_vacature
 ),
 
-{#- the reasons in Dutch, for the kept pairs only -#}
+{# the reasons in Dutch, for the kept pairs only #}
+
 redenen as (
     select
         gekozen.*,
