@@ -66,11 +66,17 @@
     with the latest geldig_vanaf (then the highest version string). Used by every model that reports one
     status per person (kpi_regio_maand, int_kandidaat_status, kpi_vacatures_isco_maand). -#}
 {% macro vastgestelde_werkfit_versie() -%}
-    select definitie_versie
+    {{ vastgestelde_versie('werkfit_definitie', 'definitie_versie') }}
+{%- endmacro %}
+
+{#- The adopted version of a versioned definition seed (werkfit_definitie, match_definitie) as a one-row,
+    one-column query: the vastgesteld version with the latest geldig_vanaf, then the highest version string. -#}
+{% macro vastgestelde_versie(seed, versie_kolom) -%}
+    select {{ versie_kolom }}
     from (
-        select definitie_versie,
-               row_number() over (order by geldig_vanaf desc, definitie_versie desc) as rij_nr
-        from {{ ref('werkfit_definitie') }}
+        select {{ versie_kolom }},
+               row_number() over (order by geldig_vanaf desc, {{ versie_kolom }} desc) as rij_nr
+        from {{ ref(seed) }}
         where status = 'vastgesteld'
     ) as vastgesteld
     where rij_nr = 1

@@ -1,14 +1,9 @@
-{#- The adopted match definition as a one-row, one-column query (match_versie): the vastgesteld version of
-    seed match_definitie with the latest geldig_vanaf (then the highest version string). -#}
-{% macro vastgestelde_match_versie() -%}
-    select match_versie
-    from (
-        select match_versie,
-               row_number() over (order by geldig_vanaf desc, match_versie desc) as rij_nr
-        from {{ ref('match_definitie') }}
-        where status = 'vastgesteld'
-    ) as vastgesteld
-    where rij_nr = 1
+{#- The adopted match definition: its one row of seed match_definitie (macro vastgestelde_versie picks the
+    version), for the pair model and the mart alike. -#}
+{% macro vastgestelde_match_definitie() -%}
+    select d.*
+    from {{ ref('match_definitie') }} as d
+    where d.match_versie = ({{ vastgestelde_versie('match_definitie', 'match_versie') }})
 {%- endmacro %}
 
 {#- A double rounded to `decimalen` places, same type (double precision) on DuckDB and PostgreSQL. -#}

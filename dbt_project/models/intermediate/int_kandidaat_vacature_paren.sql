@@ -1,7 +1,7 @@
 {#-
   Candidate-vacancy pairs with every match criterion (value and pass/fail), before the hard criteria exclude and
   the score ranks (fct_kandidaat_vacature_match, which also writes the reasons in Dutch, for the kept pairs
-  only). Thresholds from the adopted version of seed match_definitie (macro vastgestelde_match_versie).
+  only). Thresholds from the adopted version of seed match_definitie (macro vastgestelde_match_definitie).
   Candidates: werkfit or werkfit_met_ondersteuning under the adopted werkfit definition (int_kandidaat_status),
   not uitgestroomd. Vacancies: open (dim_vacature.is_open) with a known region.
   Blocking, so the full candidate x vacancy product is never built:
@@ -20,14 +20,8 @@
     opleiding      VUM werk- en denkniveau >= the minimum (0/7/NULL minimum: no requirement)           soft
     reisafstand    km between the gemeenten (always within the maximum: it is part of the blocking)    soft
 -#}
-with versie as (
-    {{ vastgestelde_match_versie() }}
-),
-
-definitie as (
-    select d.*
-    from {{ ref('match_definitie') }} as d
-    inner join versie as v on v.match_versie = d.match_versie
+with definitie as (
+    {{ vastgestelde_match_definitie() }}
 ),
 
 vacatures as (

@@ -14,14 +14,8 @@
   shorter distance, then persoon_id). Only rang <= max_kandidaten_per_vacature is kept.
   Person-level: region role and partners for their own clients only (row-level security, access.py).
 -#}
-with versie as (
-    {{ vastgestelde_match_versie() }}
-),
-
-definitie as (
-    select d.*
-    from {{ ref('match_definitie') }} as d
-    inner join versie as v on v.match_versie = d.match_versie
+with definitie as (
+    {{ vastgestelde_match_definitie() }}
 ),
 
 {# score and rank on the keys and punten only (narrow rows through the sort); the pair's other columns are
