@@ -185,35 +185,39 @@ def _pct(part: int, whole: int) -> str:
 
 def headlines(con) -> list[str]:
     """One headline per KPI mart: werkzoekenden per leeftijdsgroep, duurzame plaatsing, spanning per beroep, MBO
-    aanbod tegen vraag."""
-    month = con.execute("SELECT max(maand) FROM marts.kpi_werkzoekenden_maand").fetchone()[0]
-    groups = dict(con.execute(
+    aanbod tegen vraag. ``con`` is a connection to either engine (warehouse_conn.execute)."""
+
+    def q(sql: str, params=()) -> list[tuple]:
+        return warehouse_conn.execute(con, sql, params)
+
+    month = q("SELECT max(maand) FROM marts.kpi_werkzoekenden_maand")[0][0]
+    groups = dict(q(
         "SELECT leeftijdsgroep, sum(aantal_werkzoekenden) FROM marts.kpi_werkzoekenden_maand WHERE maand = ? "
-        "GROUP BY leeftijdsgroep", [month]).fetchall())
+        "GROUP BY leeftijdsgroep", [month]))
     order = ["tot_27", "27_54", "55_plus", "onbekend"]
     lines = [f"  werkzoekenden eind {str(month)[:7]}: {sum(groups.values())} actief; per leeftijdsgroep "
              + ", ".join(f"{g} {groups[g]}" for g in order if g in groups)]
-    n, b26, d26, b52, d52, terug = con.execute(
+    n, b26, d26, b52, d52, terug = q(
         "SELECT sum(aantal_plaatsingen), sum(aantal_beoordeelbaar_26w), sum(aantal_duurzaam_26w), "
         "sum(aantal_beoordeelbaar_52w), sum(aantal_duurzaam_52w), sum(aantal_terug_in_uitkering) "
-        "FROM marts.kpi_plaatsingen_maand").fetchone()
+        "FROM marts.kpi_plaatsingen_maand")[0]
     lines.append(f"  plaatsingen: {n or 0}; duurzaam na 26 weken {d26 or 0} van {b26 or 0} beoordeelbaar "
                  f"({_pct(d26 or 0, b26 or 0)}), na 52 weken {d52 or 0} van {b52 or 0} "
                  f"({_pct(d52 or 0, b52 or 0)}); terug in een uitkering: {terug or 0}")
-    month, rows, with_ratio, kans = con.execute(
+    month, rows, with_ratio, kans = q(
         "SELECT max(maand), count(*), count(spanning), count(*) FILTER (WHERE kansberoep) "
         "FROM marts.kpi_spanning_beroep WHERE aantal_open_vacatures > 0 "
-        "AND maand = (SELECT max(maand) FROM marts.kpi_spanning_beroep)").fetchone()
-    top = con.execute(
+        "AND maand = (SELECT max(maand) FROM marts.kpi_spanning_beroep)")[0]
+    top = q(
         "SELECT isco_code, aantal_open_vacatures, aantal_kandidaten, spanning FROM marts.kpi_spanning_beroep "
-        "WHERE maand = ? AND spanning IS NOT NULL ORDER BY spanning DESC, isco_code LIMIT 3", [month]).fetchall()
+        "WHERE maand = ? AND spanning IS NOT NULL ORDER BY spanning DESC, isco_code LIMIT 3", [month])
     lines.append(f"  spanning {month}: {rows} beroepen met open vacatures, {with_ratio} met kandidaten, {kans} "
                  "kansberoepen; hoogst: " + ", ".join(f"{c} ({v} vac./{k} kand. = {r:.1f})" for c, v, k, r in top))
-    year = con.execute("SELECT max(schooljaar) FROM marts.kpi_mbo_aanbod_vraag").fetchone()[0]
-    sectors = con.execute(
+    year = q("SELECT max(schooljaar) FROM marts.kpi_mbo_aanbod_vraag")[0][0]
+    sectors = q(
         "SELECT sector, sum(aantal_inschrijvingen), sum(aantal_diplomas), max(aantal_open_vacatures_sector) "
         "FROM marts.kpi_mbo_aanbod_vraag WHERE schooljaar = ? GROUP BY sector "
-        "ORDER BY max(aantal_open_vacatures_sector) DESC, sector LIMIT 4", [year]).fetchall()
+        "ORDER BY max(aantal_open_vacatures_sector) DESC, sector LIMIT 4", [year])
     lines.append(f"  mbo {year}: " + ", ".join(f"{s} {i} inschr./{d} dipl./{v} vac." for s, i, d, v in sectors))
     return lines
 
