@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 import yaml
 from regiowerk.connectors import extract
-from regiowerk.connectors.file import name_date
+from regiowerk.connectors.newest import name_date
 from regiowerk.errors import DeliveryError
 from regiowerk.registry import Partner, RegistryError, load_partner
 from regiowerk.settings import paths

@@ -6,7 +6,7 @@ password or ``extra.key_file`` (a private key file), the base folder on the serv
 AAAA..."``) or a ``extra.known_hosts`` file: an unknown host key is refused, never accepted on first use.
 
 The files of the partner's folder (``<base>/<directory>``) are listed with their modification times and the
-delivery is chosen by exactly the same rule as for a local drop (:func:`regiowerk.connectors.file.choose_newest`).
+delivery is chosen by exactly the same rule as for a local drop (:func:`regiowerk.connectors.newest.choose_newest`).
 Only that file is fetched, into a local mirror ``<drop>/.sftp/<partner>/<dataset>/`` (kept when size and
 modification time are unchanged), and read from there like a local file: the fingerprint, the recognition of an
 unchanged delivery and every check are those of the local drop.
@@ -23,6 +23,7 @@ import stat
 from pathlib import Path
 
 from regiowerk.connectors.base import DeliveryContext
+from regiowerk.connectors.newest import choose_newest
 from regiowerk.registry import FileConnector, Partner
 from regiowerk.secret_store import ConnectionInfo, get_connection
 
@@ -31,8 +32,6 @@ DEFAULT_TIMEOUT_SECONDS = 30
 
 def fetch_newest(partner: Partner, dataset: str, drop_dir: Path) -> Path:
     """Fetch the delivery of ``dataset`` from the partner's SFTP folder into the local mirror; its local path."""
-    from regiowerk.connectors.file import choose_newest
-
     connector = partner.connector
     assert isinstance(connector, FileConnector) and connector.conn_id
     mapping = partner.datasets[dataset]
